@@ -1,0 +1,46 @@
+// swift-tools-version: 6.2
+//
+// grantdt: a Swift toolchain for Xen on Arm guest device trees with
+// grant-based virtio DMA. Dependencies flow one way:
+//   grantdt (CLI) -> compiler / runtime -> DeviceTree -> CLibFDT
+import PackageDescription
+
+/// Every target of ours is built in Swift 6 mode with warnings as errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "grantdt",
+    products: [
+        .executable(name: "grantdt", targets: ["grantdt"]),
+        .library(name: "DeviceTree", targets: ["DeviceTree"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Debian's libfdt-dev ships no pkg-config file: the module map links `fdt`.
+        .systemLibrary(
+            name: "CLibFDT",
+            providers: [.apt(["libfdt-dev"])]
+        ),
+        .target(name: "SystemIO", swiftSettings: strict),
+        .target(name: "Diagnostics", swiftSettings: strict),
+        .target(name: "DeviceTree", dependencies: ["CLibFDT"], swiftSettings: strict),
+        .executableTarget(
+            name: "grantdt",
+            dependencies: [
+                "DeviceTree", "Diagnostics", "SystemIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "grantdt-bench",
+            dependencies: ["DeviceTree", "SystemIO"],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["grantdt", "TestSupport"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["DeviceTree"], path: "Tests/TestSupport", swiftSettings: strict),
+    ]
+)
