@@ -1,0 +1,112 @@
+import CLibFDT
+
+/// Writes a `DeviceTree` as a flattened device tree blob (version 17) with
+/// libfdt's sequential-write API.
+///
+/// libfdt accepts duplicate names, properties after subnodes and unclosed
+/// nodes in this mode, so the writer checks the tree first and refuses
+/// anything dtc would reject. The same tree always gives the same bytes:
+/// calls happen in model order into a zeroed buffer.
+public enum DTBWriter {
+    /// Deepest nesting accepted below the root (the reader uses the same).
+    public static let maxDepth = 256
+
+    /// The blob for `tree`.
+    public static func write(_ tree: DeviceTree) throws(DTBWriteError) -> [UInt8] {
+        try TreeRules.check(tree)
+        var capacity = upperBoundSize(of: tree)
+        while true {
+            guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
+            if let blob = try emit(tree, capacity: capacity) { return blob }
+            // The bound is exact for libfdt 1.6.1; doubling is only a safety net.
+            capacity *= 2
+        }
+    }
+
+    /// Header + reservation map + structure block + strings without
+    /// de-duplication across suffixes: never smaller than libfdt needs.
+    static func upperBoundSize(of tree: DeviceTree) -> Int {
+        var structure = 4  // FDT_END
+        var names = Set<String>()
+        var stack = [tree.root]
+        while let node = stack.popLast() {
+            structure += 8 + align4(node.name.utf8.count + 1)
+            for property in node.properties {
+                structure += 12 + align4(property.value.bytes.count)
+                names.insert(property.name)
+            }
+            stack.append(contentsOf: node.children)
+        }
+        let strings = names.reduce(0) { $0 + $1.utf8.count + 1 }
+        return 40 + 16 * (tree.reservations.count + 1) + structure + strings
+    }
+
+    private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
+
+    /// One build attempt; nil when the buffer was too small.
+    private static func emit(_ tree: DeviceTree, capacity: Int) throws(DTBWriteError) -> [UInt8]? {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0)
+        let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
+        let emitter = Emitter(fdt: fdt)
+        do throws(EmitFailure) {
+            try emitter.call("fdt_create") { fdt_create(fdt, Int32(capacity)) }
+            for entry in tree.reservations {
+                try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
+            }
+            try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
+            try emitter.node(tree.root)
+            try emitter.call("fdt_finish") { fdt_finish(fdt) }
+        } catch {
+            switch error {
+            case .outOfSpace: return nil
+            case .failed(let failure): throw failure
+            }
+        }
+        if tree.bootCPUID != 0 {
+            fdt_set_boot_cpuid_phys(fdt, tree.bootCPUID)
+        }
+        let size = Int(grantdt_fdt_totalsize(fdt))
+        return Array(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
+    }
+
+    private enum EmitFailure: Error {
+        case outOfSpace
+        case failed(DTBWriteError)
+    }
+
+    private struct Emitter {
+        let fdt: UnsafeMutableRawPointer
+        /// Empty properties still need a valid pointer: libfdt 1.6.1's
+        /// `fdt_property` copies from it even for length 0.
+        private static let emptyValue: [UInt8] = [0]
+
+        init(fdt: UnsafeMutableRawPointer) { self.fdt = fdt }
+
+        func call(_ name: String, _ body: () -> Int32) throws(EmitFailure) {
+            let result = body()
+            guard result < 0 else { return }
+            guard let code = FDTErrorCode(returnValue: result) else {
+                throw .failed(.libfdt(call: name, code: .internalError))
+            }
+            throw code == .noSpace ? .outOfSpace : .failed(.libfdt(call: name, code: code))
+        }
+
+        func node(_ node: Node) throws(EmitFailure) {
+            try call("fdt_begin_node") { fdt_begin_node(fdt, node.name) }
+            for property in node.properties {
+                try call("fdt_property") {
+                    let bytes = property.value.bytes.isEmpty ? Self.emptyValue : property.value.bytes
+                    return bytes.withUnsafeBytes { raw in
+                        fdt_property(fdt, property.name, raw.baseAddress, Int32(property.value.bytes.count))
+                    }
+                }
+            }
+            for child in node.children {
+                try self.node(child)
+            }
+            try call("fdt_end_node") { fdt_end_node(fdt) }
+        }
+    }
+}

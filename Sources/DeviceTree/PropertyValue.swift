@@ -1,0 +1,184 @@
+/// The value of a device-tree property: big-endian bytes, exactly as they
+/// sit in a DTB, plus an optional *shape* that says how a DTS writes them.
+///
+/// Equality and hashing look at the bytes only: a blob read back from disk
+/// (which carries no types) equals the model that produced it. The shape is
+/// a presentation hint; values read from a DTB have none and the DTS printer
+/// guesses, as dtc does.
+public struct PropertyValue: Sendable {
+    /// One stretch of a value as written in DTS.
+    public enum Segment: Hashable, Sendable {
+        /// A `<...>` group of 32-bit cells; `phandles` marks the cells (by
+        /// index in the group) that hold phandle references.
+        case cells(count: Int, phandles: [Int])
+        /// `"a", "b"`: this many NUL-terminated strings.
+        case strings(count: Int)
+        /// `[01 02]`: this many raw bytes.
+        case bytes(count: Int)
+    }
+
+    /// The encoded value.
+    public private(set) var bytes: [UInt8]
+    /// How a DTS writes the value, or nil when unknown (read from a DTB).
+    public private(set) var shape: [Segment]?
+
+    /// A value of raw bytes with an optional shape. The shape must cover
+    /// `bytes` exactly; `DTBWriter` checks it and refuses a mismatch.
+    public init(bytes: [UInt8], shape: [Segment]? = nil) {
+        self.bytes = bytes
+        self.shape = shape
+    }
+}
+
+// MARK: - Typed constructors
+
+extension PropertyValue {
+    /// An empty property (`dma-coherent;`).
+    public static var empty: PropertyValue { PropertyValue(bytes: [], shape: []) }
+
+    /// One 32-bit cell.
+    public static func u32(_ value: UInt32) -> PropertyValue { cells([value]) }
+
+    /// A 64-bit number as two cells, high word first.
+    public static func u64(_ value: UInt64) -> PropertyValue {
+        cells([UInt32(truncatingIfNeeded: value >> 32), UInt32(truncatingIfNeeded: value)])
+    }
+
+    /// One `<...>` group of plain cells.
+    public static func cells(_ values: [UInt32]) -> PropertyValue {
+        cells(values.map(Cell.number))
+    }
+
+    /// One `<...>` group whose cells may mix numbers and phandle references.
+    public static func cells(_ values: [Cell]) -> PropertyValue {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.count * 4)
+        var phandles: [Int] = []
+        for (index, cell) in values.enumerated() {
+            bytes.appendBigEndian(cell.value)
+            if case .phandle = cell { phandles.append(index) }
+        }
+        return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
+    }
+
+    /// A single phandle reference (`interrupt-parent = <&gic>`).
+    public static func phandle(_ value: UInt32) -> PropertyValue { cells([Cell.phandle(value)]) }
+
+    /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
+    /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
+    public static func u64Pairs(_ pairs: [(UInt64, UInt64)]) -> PropertyValue {
+        pairs.reduce(into: PropertyValue(bytes: [], shape: [])) { value, pair in
+            value += .cells([
+                UInt32(truncatingIfNeeded: pair.0 >> 32), UInt32(truncatingIfNeeded: pair.0),
+                UInt32(truncatingIfNeeded: pair.1 >> 32), UInt32(truncatingIfNeeded: pair.1),
+            ])
+        }
+    }
+
+    /// One NUL-terminated string.
+    public static func string(_ value: String) -> PropertyValue { strings([value]) }
+
+    /// A string list: each string NUL-terminated, concatenated.
+    public static func strings(_ values: [String]) -> PropertyValue {
+        var bytes: [UInt8] = []
+        for value in values {
+            bytes.append(contentsOf: value.utf8)
+            bytes.append(0)
+        }
+        return PropertyValue(bytes: bytes, shape: [.strings(count: values.count)])
+    }
+
+    /// Raw bytes, written `[..]` in DTS.
+    public static func bytes(_ values: [UInt8]) -> PropertyValue {
+        PropertyValue(bytes: values, shape: [.bytes(count: values.count)])
+    }
+
+    /// Concatenation, as `a, b` in DTS (`reg = <..>, <..>`).
+    public static func + (lhs: PropertyValue, rhs: PropertyValue) -> PropertyValue {
+        var result = lhs
+        result += rhs
+        return result
+    }
+
+    public static func += (lhs: inout PropertyValue, rhs: PropertyValue) {
+        lhs.bytes += rhs.bytes
+        if let left = lhs.shape, let right = rhs.shape {
+            lhs.shape = left + right
+        } else {
+            lhs.shape = nil
+        }
+    }
+}
+
+/// One cell of a `<...>` group.
+public enum Cell: Hashable, Sendable {
+    case number(UInt32)
+    /// A phandle: printed as `&label` when the target node has a label.
+    case phandle(UInt32)
+
+    public var value: UInt32 {
+        switch self {
+        case .number(let value), .phandle(let value): value
+        }
+    }
+}
+
+// MARK: - Accessors
+
+extension PropertyValue {
+    public var isEmpty: Bool { bytes.isEmpty }
+
+    /// The value as one cell, or nil unless it is exactly 4 bytes.
+    public var u32: UInt32? { bytes.count == 4 ? bytes.bigEndianU32(at: 0) : nil }
+
+    /// The value as two cells, or nil unless it is exactly 8 bytes.
+    public var u64: UInt64? {
+        bytes.count == 8 ? UInt64(bytes.bigEndianU32(at: 0)) << 32 | UInt64(bytes.bigEndianU32(at: 4)) : nil
+    }
+
+    /// The value as cells, or nil unless its length is a multiple of 4.
+    public var cells: [UInt32]? {
+        guard bytes.count % 4 == 0 else { return nil }
+        return stride(from: 0, to: bytes.count, by: 4).map { bytes.bigEndianU32(at: $0) }
+    }
+
+    /// The value as a string list, or nil unless it is non-empty, ends with
+    /// NUL and decodes as UTF-8.
+    public var strings: [String]? {
+        guard let last = bytes.last, last == 0 else { return nil }
+        var result: [String] = []
+        var start = 0
+        for index in bytes.indices where bytes[index] == 0 {
+            guard let string = String(validating: bytes[start..<index], as: UTF8.self) else { return nil }
+            result.append(string)
+            start = index + 1
+        }
+        return result
+    }
+
+    /// The value as one string, or nil unless it is exactly one
+    /// NUL-terminated UTF-8 string.
+    public var string: String? {
+        guard let list = strings, list.count == 1 else { return nil }
+        return list[0]
+    }
+}
+
+extension PropertyValue: Hashable {
+    public static func == (lhs: PropertyValue, rhs: PropertyValue) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendBigEndian(_ value: UInt32) {
+        append(UInt8(truncatingIfNeeded: value >> 24))
+        append(UInt8(truncatingIfNeeded: value >> 16))
+        append(UInt8(truncatingIfNeeded: value >> 8))
+        append(UInt8(truncatingIfNeeded: value))
+    }
+
+    func bigEndianU32(at offset: Int) -> UInt32 {
+        UInt32(self[offset]) << 24 | UInt32(self[offset + 1]) << 16
+            | UInt32(self[offset + 2]) << 8 | UInt32(self[offset + 3])
+    }
+}

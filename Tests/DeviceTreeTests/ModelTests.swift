@@ -1,0 +1,74 @@
+import DeviceTree
+import Testing
+
+@Suite struct ModelTests {
+    @Test func valueAccessors() {
+        #expect(PropertyValue.u32(7).u32 == 7)
+        #expect(PropertyValue.u64(0x1_0000_0002).cells == [1, 2])
+        #expect(PropertyValue.u64(0x1_0000_0002).u64 == 0x1_0000_0002)
+        #expect(PropertyValue.strings(["a", "bc"]).strings == ["a", "bc"])
+        #expect(PropertyValue.strings(["a", "bc"]).string == nil)
+        #expect(PropertyValue.string("x").string == "x")
+        #expect(PropertyValue.bytes([1, 2, 3]).cells == nil)
+        #expect(PropertyValue.bytes([1, 2, 3]).strings == nil)
+        #expect(PropertyValue.empty.isEmpty)
+        #expect(PropertyValue.u64Pairs([(0x4000_0000, 0x2000_0000)]).cells == [0, 0x4000_0000, 0, 0x2000_0000])
+    }
+
+    @Test func equalityIsOnBytes() {
+        let typed = PropertyValue.cells([0x6100_0000])
+        let raw = PropertyValue(bytes: [0x61, 0, 0, 0])
+        #expect(typed == raw)
+        #expect(typed.shape != raw.shape)
+    }
+
+    @Test func nodeNamesAndLookup() {
+        let node = Node("virtio@2000000", properties: [Property("phandle", .u32(9))])
+        #expect(node.baseName == "virtio")
+        #expect(node.unitAddress == "2000000")
+        #expect(Node("chosen").unitAddress == nil)
+        #expect(node.phandle == 9)
+        let tree = SampleTrees.everyValueKind
+        #expect(tree.node(at: "/virtio@2000000/i2c") != nil)
+        #expect(tree.node(at: "/virtio") == nil, "a base name must not match a node with a unit address")
+        #expect(tree.node(at: "relative") == nil)
+    }
+
+    @Test func setReplacesInPlace() {
+        var node = Node("n", properties: [Property("a", .u32(1)), Property("b", .u32(2))])
+        node.set("a", .u32(3))
+        node.set("c", .empty)
+        #expect(node.properties.map(\.name) == ["a", "b", "c"])
+        #expect(node[property: "a"]?.u32 == 3)
+    }
+
+    @Test func nodeTableIndexes() {
+        let table = NodeTable(SampleTrees.everyValueKind)
+        #expect(table.entries.first?.path == "/")
+        let gic = table.index(ofPhandle: 0xfde8)
+        #expect(gic.map { table[$0].path } == "/interrupt-controller@3001000")
+        let i2c = table.index(ofPath: "/virtio@2000000/i2c")
+        #expect(i2c.map { Array(table.ancestors(of: $0)).map { table[$0].path } } == ["/virtio@2000000", "/"])
+        #expect(table.phandleClashes.isEmpty && table.invalidPhandles.isEmpty)
+    }
+
+    @Test func nodeTableReportsBadPhandles() {
+        let tree = DeviceTree(root: Node("", children: [
+            Node("a", properties: [Property("phandle", .u32(4))]),
+            Node("b", properties: [Property("phandle", .u32(4))]),
+            Node("c", properties: [Property("phandle", .u32(0))]),
+            Node("d", properties: [Property("phandle", .u32(1)), Property("linux,phandle", .u32(2))]),
+        ]))
+        let table = NodeTable(tree)
+        #expect(table.phandleClashes.map(\.phandle) == [4])
+        #expect(table.phandleClashes.map(\.paths) == [["/a", "/b"]])
+        #expect(table.invalidPhandles == ["/c", "/d"])
+        #expect(table.index(ofPhandle: 4).map { table[$0].path } == "/a")
+    }
+
+    @Test func nodeTableHandlesDeepTrees() {
+        let table = NodeTable(SampleTrees.deep(DTBWriter.maxDepth))
+        #expect(table.entries.count == DTBWriter.maxDepth + 1)
+        #expect(table.entries.last?.depth == DTBWriter.maxDepth)
+    }
+}
