@@ -1,0 +1,42 @@
+/// The human format, like a compiler's:
+///
+///     guest.cfg:3:15: error[XL-UNQUOTED]: unquoted word 'v3'
+///         3 | gic_version = v3
+///           |               ^~
+///     hint: strings need quotes: gic_version = "v3"
+///
+/// Tree findings have no line; they name the node instead:
+///
+///     guest.dtb: error[DT-IOMMUS-DANGLING]: /virtio@2000000: ...
+public enum DiagnosticText {
+    public static func render(_ diagnostic: Diagnostic) -> String {
+        var head = ""
+        if let file = diagnostic.file {
+            head += file
+            if let line = diagnostic.line {
+                head += ":\(line)"
+                if let column = diagnostic.column { head += ":\(column)" }
+            }
+            head += ": "
+        }
+        head += "\(diagnostic.severity.rawValue)[\(diagnostic.rule)]: "
+        if diagnostic.line == nil, let node = diagnostic.node { head += "\(node): " }
+        var text = head + diagnostic.message + "\n"
+        if let source = diagnostic.sourceLine, let line = diagnostic.line {
+            let number = String(line)
+            let gutter = String(repeating: " ", count: number.count)
+            text += " \(number) | \(visible(source))\n"
+            if let column = diagnostic.column {
+                let pad = String(repeating: " ", count: max(column - 1, 0))
+                text += " \(gutter) | \(pad)^\(String(repeating: "~", count: diagnostic.span - 1))\n"
+            }
+        }
+        if let hint = diagnostic.hint { text += "hint: \(hint)\n" }
+        return text
+    }
+
+    /// Tabs become one space so the caret lines up (columns count a tab as 1).
+    private static func visible(_ line: String) -> String {
+        String(line.map { $0 == "\t" ? " " : $0 })
+    }
+}

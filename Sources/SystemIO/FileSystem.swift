@@ -1,0 +1,132 @@
+import Glibc
+
+/// A failed file operation, with the OS reason, as one line.
+public struct IOError: Error, Hashable, Sendable, CustomStringConvertible {
+    public let path: String
+    public let operation: String
+    public let reason: String
+
+    public init(path: String, operation: String, reason: String) {
+        self.path = path
+        self.operation = operation
+        self.reason = reason
+    }
+
+    init(path: String, operation: String, errno code: Int32) {
+        self.init(path: path, operation: operation, reason: String(cString: strerror(code)))
+    }
+
+    public var description: String { "cannot \(operation) '\(path)': \(reason)" }
+}
+
+/// File access without Foundation, so the CLI starts fast.
+public enum FileSystem {
+    /// The whole file. Refuses directories and files above `limit` bytes.
+    public static func readFile(_ path: String, limit: Int = 1 << 30) throws(IOError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw IOError(path: path, operation: "read", errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw IOError(path: path, operation: "read", errno: errno) }
+        guard (info.st_mode & S_IFMT) != S_IFDIR else { throw IOError(path: path, operation: "read", errno: EISDIR) }
+        guard Int(info.st_size) <= limit else {
+            throw IOError(path: path, operation: "read", reason: "file is larger than \(limit) bytes")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(info.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOError(path: path, operation: "read", errno: errno)
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[..<count])
+            guard bytes.count <= limit else {
+                throw IOError(path: path, operation: "read", reason: "file is larger than \(limit) bytes")
+            }
+        }
+    }
+
+    /// Writes through a temporary file in the same directory and renames it
+    /// over `path`, so readers see the old file or the new one, never a
+    /// partial one; on failure nothing at `path` changes.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(IOError) {
+        let (directory, name) = split(path)
+        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw IOError(path: path, operation: "write", errno: errno) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do throws(IOError) {
+            defer { close(fd) }
+            try writeAll(fd, bytes, path: path)
+            // mkstemp creates 0600; give the file the mode a plain create would.
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw IOError(path: path, operation: "write", errno: code)
+        }
+    }
+
+    /// Whether anything exists at `path`.
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Whether `path` is a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The size of the file at `path`.
+    public static func fileSize(_ path: String) throws(IOError) -> Int {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw IOError(path: path, operation: "read", errno: errno) }
+        return Int(info.st_size)
+    }
+
+    /// Names in a directory (without `.` and `..`), sorted bytewise.
+    public static func directoryEntries(_ path: String) throws(IOError) -> [String] {
+        guard let directory = opendir(path) else { throw IOError(path: path, operation: "list", errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    /// The last path component.
+    public static func baseName(_ path: String) -> String { split(path).name }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw IOError(path: path, operation: "write", errno: errno)
+            }
+            offset += count
+        }
+    }
+
+    private static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}
