@@ -1,0 +1,3 @@
+import Glibc
+
+exit(CommandLineEntry.run(Array(CommandLine.arguments.dropFirst())))
