@@ -26,10 +26,24 @@ let package = Package(
         .target(name: "SystemIO", swiftSettings: strict),
         .target(name: "Diagnostics", swiftSettings: strict),
         .target(name: "DeviceTree", dependencies: ["CLibFDT"], swiftSettings: strict),
+        // Compiler: xl.cfg front end, then the libxl-identical tree layout.
+        .target(name: "XLConfig", dependencies: ["Diagnostics", "SystemIO"], swiftSettings: strict),
+        .target(
+            name: "GuestLayout",
+            dependencies: ["XLConfig", "DeviceTree", "Diagnostics", "SystemIO"],
+            swiftSettings: strict
+        ),
+        // Runtime: Xen grant semantics, then binding and virtio on top of them.
+        .target(name: "GrantEngine", swiftSettings: strict),
+        .target(
+            name: "VirtioRuntime",
+            dependencies: ["DeviceTree", "Diagnostics", "GrantEngine"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "grantdt",
             dependencies: [
-                "DeviceTree", "Diagnostics", "SystemIO",
+                "DeviceTree", "Diagnostics", "SystemIO", "XLConfig", "GuestLayout", "GrantEngine", "VirtioRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -40,6 +54,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
+        .testTarget(name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
+        .testTarget(name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["grantdt", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["DeviceTree"], path: "Tests/TestSupport", swiftSettings: strict),
     ]
