@@ -50,7 +50,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "grantdt-bench",
-            dependencies: ["DeviceTree", "SystemIO"],
+            dependencies: ["DeviceTree", "SystemIO", "XLConfig", "GuestLayout", "GrantEngine", "VirtioRuntime"],
             swiftSettings: strict
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
