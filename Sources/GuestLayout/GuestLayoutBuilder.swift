@@ -225,23 +225,17 @@ private struct Stage {
     // MARK: Trees and memory
 
     /// `totalsize` of the blob libxl builds before finalisation, when it
-    /// fits libxl's largest buffer.
+    /// fits libxl's largest buffer (4096 doubled up to `FDT_MAX_SIZE`).
     private mutating func libxlBlobSize(_ plan: GuestPlan) -> Int? {
-        let blob: [UInt8]
-        do {
-            blob = try DTBWriter.write(GuestTree.build(plan, finalisation: nil))
-        } catch {
-            report(LayoutRules.treeUnwritable, guest.deviceTree?.location, "the guest tree cannot be written: \(error)")
-            return nil
-        }
+        let size = BlobSize.of(GuestTree.build(plan, finalisation: nil))
         var buffer = 4096
         while buffer < template.limits.fdtMaxSize { buffer *= 2 }
-        guard blob.count <= buffer else {
+        guard size <= buffer else {
             report(LayoutRules.treeTooLarge, guest.deviceTree?.location,
-                   "libxl's tree would be \(blob.count) bytes, more than its largest buffer of \(buffer) bytes")
+                   "libxl's tree would be \(size) bytes, more than its largest buffer of \(buffer) bytes (libxl: `FDT: ... failed: -3 = FDT_ERR_NOSPACE`)")
             return nil
         }
-        return blob.count
+        return size
     }
 
     private mutating func layOutMemory(ramSize: UInt64, blobSize: Int) -> BootMemory? {

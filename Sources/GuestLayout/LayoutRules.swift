@@ -66,10 +66,6 @@ public enum LayoutRules {
         "GUEST-TREE-TOO-LARGE", .error,
         summary: "the device tree libxl would build exceeds its 1 MiB limit (`FDT_MAX_SIZE`)",
         fix: "use fewer vCPUs or a smaller partial device tree")
-    public static let treeUnwritable = Rule(
-        "GUEST-TREE-WRITE", .error,
-        summary: "the guest tree cannot be written as a blob (a name or value copied from the partial device tree that the writer refuses)",
-        fix: "fix the partial device tree's node or property names")
     public static let noExtendedRegions = Rule(
         "GUEST-NO-EXTENDED-REGIONS", .warning,
         summary: "no unused guest-physical range of 64 MiB or more: the `hypervisor` node gets no extended region",
@@ -156,7 +152,7 @@ public enum LayoutRules {
     /// Every rule, for the README table and the tests.
     public static let all: [Rule] = [
         typeHVM, vcpusGIC, virtioSPIExhausted, virtioMMIOExhausted, virtioTypeInvalid, virtioTypeMissing, virtioNoNode,
-        irqOnVuart, irqOnVirtio, nrSpisTooSmall, ramSize, modulesNoRoom, acpiArm32, acpiUnsupported, treeTooLarge, treeUnwritable,
+        irqOnVuart, irqOnVirtio, nrSpisTooSmall, ramSize, modulesNoRoom, acpiArm32, acpiUnsupported, treeTooLarge,
         noExtendedRegions,
         kernelUnreadable, kernelFormat, kernelAssumed, archOverride, ramdiskMissing, ramdiskAssumed,
         partialUnreadable, partialInvalid, partialNoPassthrough, partialPhandleClash, partialDangling, partialAlias,

@@ -1,0 +1,32 @@
+import DeviceTree
+
+/// The `totalsize` libfdt's sequential-write API gives a tree written in
+/// model order, as libxl writes it: the domain builder's DTB size.
+///
+/// The layout is the same in every libfdt version: a 40-byte header
+/// padded to 48, an empty reservation map (one 16-byte terminator), the
+/// structure block, then the strings. A property name is stored only when
+/// it is not already present as the tail of a stored name (libfdt finds
+/// "phandle" inside "linux,phandle").
+enum BlobSize {
+    static func of(_ tree: DeviceTree) -> Int {
+        var structure = 4  // FDT_END
+        var names: [String] = []
+        var stack = [tree.root]
+        // Pre-order, children in order: the order libxl writes in.
+        while let node = stack.popLast() {
+            structure += 4 + align4(node.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
+            for property in node.properties {
+                structure += 12 + align4(property.value.bytes.count)
+                if !names.contains(where: { $0.utf8.reversed().starts(with: property.name.utf8.reversed()) }) {
+                    names.append(property.name)
+                }
+            }
+            stack.append(contentsOf: node.children.reversed())
+        }
+        let strings = names.reduce(0) { $0 + $1.utf8.count + 1 }
+        return 48 + 16 * (tree.reservations.count + 1) + structure + strings
+    }
+
+    private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
+}
