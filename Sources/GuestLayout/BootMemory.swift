@@ -24,8 +24,8 @@ public struct BootMemory: Hashable, Sendable {
         case ramTooLarge(UInt64, maximum: UInt64)
         /// `modsize + kernsize > bank 0 size`.
         case modulesTooLarge(modules: UInt64, kernel: UInt64, bank: UInt64)
-        /// No place above the kernel, at 128 MiB, or below the kernel.
-        case noPlaceForModules(modules: UInt64)
+        /// No place at the preferred offset, above the kernel or below it.
+        case noPlaceForModules(modules: UInt64, kernel: AddressRange, ramEnd: UInt64)
         /// The kernel itself ends past the first bank's RAM.
         case kernelOutsideRAM(kernel: AddressRange, bankEnd: UInt64)
 
@@ -36,9 +36,9 @@ public struct BootMemory: Hashable, Sendable {
             case .ramTooLarge(let size, let maximum):
                 "guest RAM of \(size) bytes exceeds the \(maximum) bytes of all RAM banks (`ram size is too large for guest address space`)"
             case .modulesTooLarge(let modules, let kernel, let bank):
-                "kernel (\(kernel) bytes with alignment), ramdisk and device tree (\(modules) bytes) exceed the first RAM bank's \(bank) bytes (`Not enough memory for the kernel+dtb+initrd`)"
-            case .noPlaceForModules(let modules):
-                "no room for \(modules) bytes of ramdisk and device tree above or below the kernel in the first RAM bank"
+                "kernel (\(hex(kernel)) bytes, end rounded up to 2 MiB), ramdisk and device tree (\(hex(modules)) bytes) exceed the first RAM bank's \(hex(bank)) bytes (`Not enough memory for the kernel+dtb+initrd`)"
+            case .noPlaceForModules(let modules, let kernel, let ramEnd):
+                "ramdisk and device tree (\(hex(modules)) bytes) fit neither above the kernel at \(kernel) (its end rounded up to 2 MiB) nor below it, with RAM ending at \(hex(ramEnd))"
             case .kernelOutsideRAM(let kernel, let bankEnd):
                 "the kernel at \(kernel) ends past the first RAM bank's end \(hex(bankEnd))"
             }
@@ -87,7 +87,7 @@ public struct BootMemory: Hashable, Sendable {
         } else if kernelStart &- bank0.base > modules {
             base = kernelStart &- modules
         } else {
-            return .failure(.noPlaceForModules(modules: modules))
+            return .failure(.noPlaceForModules(modules: modules, kernel: loaded, ramEnd: bank0End))
         }
         var ramdisk: AddressRange?
         if ramdiskSize != nil {

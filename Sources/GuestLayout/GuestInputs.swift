@@ -40,7 +40,7 @@ public struct GuestInputs: Sendable {
         -> (inputs: GuestInputs?, diagnostics: [Diagnostic])
     {
         var diagnostics: [Diagnostic] = []
-        let kernel = readKernel(guest.kernel, options: options, template: template, into: &diagnostics)
+        let kernel = readKernel(guest.kernel, file: guest.file, options: options, template: template, into: &diagnostics)
         let ramdisk = readRamdiskSize(guest.ramdisk, options: options, into: &diagnostics)
         let partial = readPartialTree(guest.deviceTree, into: &diagnostics)
         guard let kernel, let ramdiskSize = ramdisk.value, let partialTree = partial.value else { return (nil, diagnostics) }
@@ -64,14 +64,15 @@ public struct GuestInputs: Sendable {
     // MARK: Kernel
 
     private static func readKernel(
-        _ path: Located<String>?, options: LayoutOptions, template: Template, into diagnostics: inout [Diagnostic]
+        _ path: Located<String>?, file: String, options: LayoutOptions, template: Template,
+        into diagnostics: inout [Diagnostic]
     ) -> KernelImage? {
         guard let path, !path.value.isEmpty, FileSystem.exists(path.value) else {
             let kernel = assumedKernel(options: options, template: template)
             let message = path.map { "kernel file '\($0.value)' not found: " } ?? "no `kernel=`: "
             let text = message + "assuming an \(kernel.arch.rawValue) kernel of \(kernel.size) bytes at RAM base + \(hex(kernel.loadOffset))"
             diagnostics.append(path.map { LayoutRules.kernelAssumed.at($0.location, text) }
-                ?? LayoutRules.kernelAssumed.about(file: nil, text))
+                ?? LayoutRules.kernelAssumed.about(file: file, text))
             return kernel
         }
         let bytes: [UInt8]

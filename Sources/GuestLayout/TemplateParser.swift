@@ -8,6 +8,8 @@ public enum TemplateParser {
     public static func parse(_ text: String, file: String) -> (template: Template?, diagnostics: [Diagnostic]) {
         let reader = TemplateReader(file: file)
         let sections = reader.sections(of: text)
+        // Past a malformed line, missing or misplaced keys are only echoes.
+        guard !reader.hasErrors else { return (nil, reader.diagnostics) }
         let template = reader.template(from: sections)
         let checked = template.flatMap { reader.checked($0, sections: sections) }
         return (reader.hasErrors ? nil : checked, reader.diagnostics)
