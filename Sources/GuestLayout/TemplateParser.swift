@@ -55,8 +55,10 @@ final class TemplateReader {
 
     func sections(of text: String) -> [TemplateSection] {
         var sections = [TemplateSection(name: "", header: nil)]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = String(rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine)
+        // "\r\n" is one Character in Swift: split on both forms.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        for (index, rawLine) in lines.enumerated() {
+            let line = String(rawLine)
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             let tokens = Self.words(of: content, line: line, lineNumber: index + 1, file: file)
             guard let first = tokens.first else { continue }
@@ -129,12 +131,18 @@ extension TemplateReader {
     final class Fields {
         let reader: TemplateReader
         let section: TemplateSection
+        /// False for a section that is missing altogether (reported once).
+        let reportsMissingKeys: Bool
         private var used = Set<String>()
 
-        init(_ section: TemplateSection, reader: TemplateReader) {
+        init(_ section: TemplateSection, reader: TemplateReader, reportsMissingKeys: Bool = true) {
             self.section = section
             self.reader = reader
+            self.reportsMissingKeys = reportsMissingKeys
         }
+
+        /// How messages name the section.
+        var title: String { section.name.isEmpty ? "the top of the file" : "[\(section.name)]" }
 
         /// Every entry for `key` (for repeated keys such as `ram-bank`).
         func all(_ key: String) -> [TemplateEntry] {
@@ -147,10 +155,10 @@ extension TemplateReader {
         func one(_ key: String, required: Bool = true) -> TemplateEntry? {
             let entries = all(key)
             for repeated in entries.dropFirst() {
-                reader.report(LayoutRules.templateKey, repeated.key.location, "'\(key)' is set twice in [\(section.name)]")
+                reader.report(LayoutRules.templateKey, repeated.key.location, "'\(key)' is set twice in \(title)")
             }
-            if entries.isEmpty && required {
-                reader.missing("'\(key)' in [\(section.name)]", at: section.header)
+            if entries.isEmpty && required && reportsMissingKeys {
+                reader.missing("'\(key)' in \(title)", at: section.header)
             }
             return entries.first
         }
@@ -201,7 +209,7 @@ extension TemplateReader {
         /// Reports the keys nobody asked for.
         func finish() {
             for entry in section.entries where !used.contains(entry.key.text) {
-                reader.report(LayoutRules.templateKey, entry.key.location, "unknown key '\(entry.key.text)' in [\(section.name)]")
+                reader.report(LayoutRules.templateKey, entry.key.location, "unknown key '\(entry.key.text)' in \(title)")
             }
         }
     }

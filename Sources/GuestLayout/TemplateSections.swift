@@ -31,7 +31,7 @@ extension TemplateReader {
         func fields(_ name: String) -> Fields {
             if let section = fixed[name] { return Fields(section, reader: self) }
             missing("section [\(name)]", at: nil)
-            return Fields(TemplateSection(name: name, header: nil), reader: self)
+            return Fields(TemplateSection(name: name, header: nil), reader: self, reportsMissingKeys: false)
         }
         let top = fields("")
         let name = top.word("name")
@@ -71,7 +71,9 @@ extension TemplateReader {
 
     private func memoryMap(_ fields: Fields) -> Template.MemoryMap? {
         let banks = fields.all("ram-bank").compactMap(range)
-        if fields.all("ram-bank").isEmpty { missing("'ram-bank' in [memory-map]", at: fields.section.header) }
+        if fields.all("ram-bank").isEmpty && fields.reportsMissingKeys {
+            missing("'ram-bank' in [memory-map]", at: fields.section.header)
+        }
         let map = (
             fields.range("virtio-mmio"), fields.range("gicv2-distributor"), fields.range("gicv2-cpu-interface"),
             fields.range("gicv3-distributor"), fields.range("gicv3-redistributor"), fields.range("vpci-ecam"),
