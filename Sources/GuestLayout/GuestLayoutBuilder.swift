@@ -57,6 +57,7 @@ private struct Stage {
             return nil
         }
         checkGuestType()
+        checkVersionKeys(rules)
         checkVirtioEntries(rules)
         let requests = VirtioRequest.requests(for: guest, rules: rules)
         let slots = allocate(requests)
@@ -110,6 +111,25 @@ private struct Stage {
                 report(LayoutRules.acpiArm32, acpi.location, "ACPI needs a 64-bit guest: `Can not enable libxl option 'acpi' for xen-3.0-armv7l`")
             } else {
                 report(LayoutRules.acpiUnsupported, acpi.location, "grantdt does not build the ACPI tables libxl adds when `acpi` is on")
+            }
+        }
+    }
+
+    /// Settings the chosen version's xl ignores or refuses.
+    private mutating func checkVersionKeys(_ rules: VersionRules) {
+        let version = options.xenVersion
+        if !rules.virtioDevices, let first = guest.virtioDevices.first {
+            report(LayoutRules.versionIgnored, first.location,
+                   "xl \(version) does not read `virtio=`: its \(guest.virtioDevices.count) device(s) get no node")
+        }
+        if rules.nrSpis == .ignored, let nrSpis = guest.nrSpis {
+            report(LayoutRules.versionIgnored, nrSpis.location, "xl \(version) does not read `nr_spis`")
+        }
+        if !rules.diskGrantUsage {
+            for disk in guest.virtioDisks {
+                guard let setting = disk.grantUsage else { continue }
+                report(LayoutRules.versionDiskGrants, setting.location,
+                       "xl \(version) does not know `grant_usage` in a disk spec and rejects it (`bad disk syntax`)")
             }
         }
     }

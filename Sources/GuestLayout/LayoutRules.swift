@@ -34,6 +34,14 @@ public enum LayoutRules {
         "GUEST-VIRTIO-NO-NODE", .warning,
         summary: "a `virtio=` entry without `transport=mmio` gets no device-tree node and no SPI, silently",
         fix: "add `transport=mmio` to the entry")
+    public static let versionIgnored = Rule(
+        "GUEST-VERSION-IGNORED", .warning,
+        summary: "a setting that xl of the chosen Xen version does not read (`virtio=` before 4.18, `nr_spis` before 4.19) has no effect",
+        fix: "remove the setting, or pass the `--xen-version` the host runs")
+    public static let versionDiskGrants = Rule(
+        "GUEST-VERSION-DISK-GRANTS", .error,
+        summary: "`grant_usage` in a virtio disk spec before Xen 4.19: xl rejects the spec (`bad disk syntax`)",
+        fix: "remove `grant_usage` (disks then use grants iff their backend is not dom0), or use Xen 4.19+")
     public static let irqOnVuart = Rule(
         "GUEST-IRQ-VUART", .error,
         summary: "a passthrough `irqs=` entry is the vpl011 SPI while `vuart` is on: `Physical IRQ conflicting with pl011 SPI`",
@@ -152,6 +160,7 @@ public enum LayoutRules {
     /// Every rule, for the README table and the tests.
     public static let all: [Rule] = [
         typeHVM, vcpusGIC, virtioSPIExhausted, virtioMMIOExhausted, virtioTypeInvalid, virtioTypeMissing, virtioNoNode,
+        versionIgnored, versionDiskGrants,
         irqOnVuart, irqOnVirtio, nrSpisTooSmall, ramSize, modulesNoRoom, acpiArm32, acpiUnsupported, treeTooLarge,
         noExtendedRegions,
         kernelUnreadable, kernelFormat, kernelAssumed, archOverride, ramdiskMissing, ramdiskAssumed,

@@ -1,4 +1,5 @@
 import Diagnostics
+import SystemIO
 import XLConfig
 
 /// Reads a layout template (format: templates/README.md). Every problem
@@ -259,5 +260,17 @@ extension TemplateReader {
         let (digits, radix) = text.hasPrefix("0x") ? (text.dropFirst(2), 16) : (text[...], 10)
         guard !digits.isEmpty, digits.allSatisfy({ $0.isHexDigit && $0.isASCII }) else { return nil }
         return UInt64(digits, radix: radix)
+    }
+}
+
+extension Template {
+    /// Reads and parses a template file (`--template FILE`). An unreadable
+    /// file throws; a malformed one gives diagnostics and no template.
+    public static func read(from path: String) throws(IOError) -> (template: Template?, diagnostics: [Diagnostic]) {
+        let bytes = try FileSystem.readFile(path, limit: 1 << 20)
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return (nil, [LayoutRules.templateSyntax.about(file: path, "the template is not UTF-8 text")])
+        }
+        return TemplateParser.parse(text, file: path)
     }
 }

@@ -76,7 +76,7 @@ extension GoldenCase {
                 $0.virtioDisks = [0, 2, 3].enumerated().map { Guests.disk(backend: $1, line: 10 + $0) }
                 $0.virtioDevices = [Guests.device(type: "virtio,device22", backend: 2)]
             },
-            options: Guests.options("4.17")),
+            options: Guests.options("4.17"), expectedRules: ["GUEST-VERSION-IGNORED"]),
         GoldenCase(
             name: "xen-4.18",
             guest: guest {

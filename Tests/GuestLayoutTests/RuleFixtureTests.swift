@@ -68,6 +68,13 @@ import XLConfig
         Fixture(rule: LayoutRules.virtioNoNode) {
             (layout(guest { $0.virtioDevices = [Guests.device(transport: nil, line: 22)] }), .configLine(22))
         },
+        Fixture(rule: LayoutRules.versionIgnored) {
+            (layout(guest { $0.virtioDevices = [Guests.device(line: 20)] }, options: Guests.options("4.17")), .configLine(20))
+        },
+        Fixture(rule: LayoutRules.versionDiskGrants) {
+            (layout(guest { $0.virtioDisks = [Guests.disk(backend: 1, grantUsage: false, line: 11)] },
+                    options: Guests.options("4.18")), .configLine(11))
+        },
         Fixture(rule: LayoutRules.irqOnVuart) {
             (layout(guest {
                 $0.vuart = Guests.located(true, line: 4)
