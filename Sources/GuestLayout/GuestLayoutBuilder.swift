@@ -94,7 +94,7 @@ private struct Stage {
         }
         let summary = LayoutSummary(
             xenVersion: options.xenVersion, arch: plan.arch, gic: gic, vcpus: vcpus,
-            devices: plan.devices.map { LayoutSummary.Device(request: $0.request, slot: $0.slot) },
+            devices: plan.devices,
             spisNeeded: spis.needed, nrSpis: spis.granted, memory: memory, deviceTreeSize: blobSize,
             extendedRegions: regions)
         return (tree, summary)

@@ -23,12 +23,6 @@ struct GuestPlan {
     var needsIOMMU: Bool { devices.contains { $0.request.grants } }
 }
 
-/// A virtio-mmio device with its allocated base and SPI.
-struct PlacedDevice {
-    var request: VirtioRequest
-    var slot: VirtioSlot
-}
-
 /// The values libxl patches in once RAM is laid out (`finalise`).
 struct Finalisation {
     var initrd: AddressRange?

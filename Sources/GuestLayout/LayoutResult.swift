@@ -23,17 +23,12 @@ public struct LayoutResult: Sendable {
 
 /// The decisions behind a tree, for reports and tests.
 public struct LayoutSummary: Hashable, Sendable {
-    /// A virtio-mmio device with its place.
-    public struct Device: Hashable, Sendable {
-        public var request: VirtioRequest
-        public var slot: VirtioSlot
-    }
-
     public var xenVersion: XenVersion
     public var arch: GuestArch
     public var gic: HostGIC
     public var vcpus: Int
-    public var devices: [Device]
+    /// Virtio-mmio devices in libxl's order, with base and SPI.
+    public var devices: [PlacedDevice]
     /// The SPIs the guest needs, and what Xen is given (`nr_spis`).
     public var spisNeeded: UInt32
     public var nrSpis: UInt32

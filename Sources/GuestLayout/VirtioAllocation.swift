@@ -58,6 +58,17 @@ public struct VirtioSlot: Hashable, Sendable {
     }
 }
 
+/// A virtio-mmio device with its allocated base and SPI.
+public struct PlacedDevice: Hashable, Sendable {
+    public var request: VirtioRequest
+    public var slot: VirtioSlot
+
+    public init(request: VirtioRequest, slot: VirtioSlot) {
+        self.request = request
+        self.slot = slot
+    }
+}
+
 /// libxl's allocator (`alloc_virtio_mmio_params`): bases from the window's
 /// start in steps of the device size, SPIs from the first virtio SPI.
 enum VirtioAllocator {

@@ -33,5 +33,10 @@ import TestSupport
         let rebuilt = try Tool.dtc(["-I", "dtb", "-O", "dtb", "-o", "-"] + Self.waivers + ["-"], stdin: ours)
         #expect(rebuilt.status == 0 && rebuilt.stderr.isEmpty, "\(rebuilt.stderr)")
         #expect(rebuilt.stdout == expected.blob)
+        #expect(try DTBWriter.write(DeviceTree(root: Self.unlabelled(tree.root))) == ours, "labels reached the DTB")
+    }
+
+    static func unlabelled(_ node: Node) -> Node {
+        Node(node.name, properties: node.properties, children: node.children.map(unlabelled))
     }
 }
