@@ -31,7 +31,7 @@ enum Gzip {
         var offset = 10
         if flags & 0x04 != 0 {  // FEXTRA
             guard offset + 2 <= file.count else { throw .corrupt("truncated extra field") }
-            offset += 2 + Int(file[offset]) | Int(file[offset + 1]) << 8
+            offset += 2 + (Int(file[offset]) | Int(file[offset + 1]) << 8)
         }
         for flag: UInt8 in [0x08, 0x10] where flags & flag != 0 {  // FNAME, FCOMMENT: NUL-terminated
             guard let end = file[min(offset, file.count)...].firstIndex(of: 0) else { throw .corrupt("unterminated header string") }

@@ -66,6 +66,14 @@ import Testing
         #expect(try parse(packed).arch == .arm64)
     }
 
+    @Test func gzipExtraFieldIsSkipped() throws {
+        var packed = try Fixtures.gzip(Fixtures.arm64Image())
+        let extra = [UInt8](repeating: 0x55, count: 0x1fe)  // XLEN: a low byte near its carry
+        packed[3] |= 0x04
+        packed.insert(contentsOf: [0xfe, 0x01] + extra, at: 10)
+        #expect(try parse(packed).arch == .arm64)
+    }
+
     @Test func corruptOrHugeGzipIsRefused() throws {
         var packed = try Fixtures.gzip(Fixtures.arm64Image())
         packed[10] = 0xff  // block type 3: reserved
