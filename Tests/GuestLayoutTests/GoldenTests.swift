@@ -36,6 +36,14 @@ import TestSupport
         #expect(try DTBWriter.write(DeviceTree(root: Self.unlabelled(tree.root))) == ours, "labels reached the DTB")
     }
 
+    /// The fallback-placement goldens state the DTB size they assume.
+    @Test(arguments: [("ramdisk-top-of-bank", 4097...8192), ("ramdisk-below-kernel", 1...4096)])
+    func placementGoldensAssumeTheirDTBSize(name: String, size: ClosedRange<Int>) throws {
+        let golden = try #require(GoldenCase.all.first { $0.name == name })
+        let summary = try #require(GuestLayoutBuilder.build(golden.guest, inputs: golden.inputs, options: golden.options).summary)
+        #expect(size.contains(summary.deviceTreeSize), "\(summary.deviceTreeSize)")
+    }
+
     static func unlabelled(_ node: Node) -> Node {
         Node(node.name, properties: node.properties, children: node.children.map(unlabelled))
     }
