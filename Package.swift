@@ -58,7 +58,10 @@ let package = Package(
         .testTarget(name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
-        .testTarget(name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"], swiftSettings: strict),
+        // Fixtures are DTS sources that the tests compile with dtc.
+        .testTarget(
+            name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["grantdt", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["DeviceTree"], path: "Tests/TestSupport", swiftSettings: strict),
     ]
