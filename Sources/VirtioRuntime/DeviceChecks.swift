@@ -109,8 +109,8 @@ enum DeviceChecks {
         }
         // The pool is not even tried behind a real IOMMU.
         if case .unusable(let pool, let reason) = device.pool, !isBehindIOMMU(device) {
-            let effect = if case .grant = device.iommu { "(grants win here, but Linux logs a failure)" } else { "so the device stays dma-direct" }
-            findings.add(TreeRules.poolUnusable, at: node, "memory-region selects \(tree.path(pool)), which Linux cannot use as a restricted-dma-pool \(effect): \(reason)")
+            let effect = if case .grant = device.iommu { "grants still win, but Linux logs the failure" } else { "the device stays dma-direct" }
+            findings.add(TreeRules.poolUnusable, at: node, "memory-region selects \(tree.path(pool)), which Linux cannot set up as a restricted-dma-pool: \(reason); \(effect)")
         }
     }
 

@@ -54,7 +54,7 @@ enum MapChecks {
         let lastMasked = largestMasked(atMost: last, mask: mask)
         let lastDomid = UInt64(row.outBase) + UInt64(lastMasked - row.ridBase)
         if lastDomid > UInt64(XenGrantDMA.lastDomid) {
-            let range = lastDomid == UInt64(row.outBase) ? hex(row.outBase) : "\(hex(row.outBase))…\(hex(lastDomid))"
+            let range = lastDomid == UInt64(row.outBase) ? hex(row.outBase) : "\(hex(row.outBase))-\(hex(lastDomid))"
             findings.add(TreeRules.domidRange, at: node, "iommu-map row \(index) gives backend domids \(range); backend domids are 0 to 0x7fef")
         }
         if lastMasked != row.ridBase {
@@ -63,7 +63,7 @@ enum MapChecks {
             let secondDomid = UInt64(row.outBase) + UInt64(second - row.ridBase)
             findings.add(
                 TreeRules.iommuMapDomidStride, at: node,
-                "iommu-map row \(index) maps RIDs \(hex(row.ridBase))…\(hex(lastMasked)) (iommu-map-mask \(hex(mask))) to domids \(row.outBase)…\(lastDomid), one per RID: \(second <= 0xffff ? "\(RequesterID(UInt16(second)))" : hex(second)) gets domid \(secondDomid), not \(row.outBase)")
+                "iommu-map row \(index) maps RIDs \(hex(row.ridBase))-\(hex(lastMasked)) (iommu-map-mask \(hex(mask))) to domids \(row.outBase)-\(lastDomid), one per RID: \(second <= 0xffff ? "\(RequesterID(UInt16(second)))" : hex(second)) gets domid \(secondDomid), not \(row.outBase)")
         }
     }
 
@@ -96,8 +96,9 @@ enum MapChecks {
         for span in spans.dropFirst() {
             if span.start < reach.end {
                 let first = min(reach.row, span.row), second = max(reach.row, span.row)
-                let shared = "\(hex(span.start))…\(hex(min(span.end, reach.end) - 1))"
-                findings.add(TreeRules.iommuMapOverlap, at: node, "iommu-map rows \(first) and \(second) both cover RIDs \(shared): Linux uses row \(first) for them")
+                let last = min(span.end, reach.end) - 1
+                let shared = last == span.start ? "RID \(hex(last))" : "RIDs \(hex(span.start))-\(hex(last))"
+                findings.add(TreeRules.iommuMapOverlap, at: node, "iommu-map rows \(first) and \(second) both cover \(shared): Linux uses row \(first) for them")
             }
             if span.end > reach.end { reach = span }
         }

@@ -57,23 +57,23 @@ enum RestrictedPool {
     /// `size`, and `rmem_swiotlb_setup` refuses the properties above.
     static func refusal(of pool: Int, in tree: TreeIndex) -> String? {
         guard let parent = tree.parent(pool), tree.path(parent) == "/reserved-memory" else {
-            return "\(tree.path(pool)) is not a child of /reserved-memory, so Linux never registers it"
+            return "it is not a child of /reserved-memory, so Linux never registers it"
         }
         if let problem = reservedMemoryProblem(parent, in: tree) { return problem }
         if let refused = refusedProperties.first(where: { tree.has(pool, $0) }) {
-            return "\(tree.path(pool)) has '\(refused)', which a restricted-dma-pool must not carry"
+            return "it has '\(refused)', which a restricted-dma-pool must not carry"
         }
         guard let reg = tree.property(pool, "reg") else {
             if tree.has(pool, "size") { return nil }
-            return "\(tree.path(pool)) has neither reg nor size"
+            return "it has neither reg nor size"
         }
         let entryBytes = Int(tree.addressCells(parent) + tree.sizeCells(parent)) * 4
         guard reg.bytes.count >= entryBytes, entryBytes > 0 else {
-            return "\(tree.path(pool)) reg has \(reg.bytes.count) bytes, less than one \(entryBytes)-byte entry"
+            return "its reg has \(reg.bytes.count) bytes, less than one \(entryBytes)-byte entry"
         }
         guard let size = Cells.number(Int(tree.addressCells(parent)), count: Int(tree.sizeCells(parent)), in: reg), size > 0
         else {
-            return "\(tree.path(pool)) has a zero-sized reg"
+            return "its reg has size 0"
         }
         return nil
     }
