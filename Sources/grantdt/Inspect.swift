@@ -182,7 +182,11 @@ enum InspectOutput {
         case .rows(let rows):
             return rows.map { row in
                 let last = UInt64(row.ridBase) + UInt64(row.length) - 1
-                let rids = row.length == 0 ? "(none)" : "\(hex(UInt64(row.ridBase)))-\(hex(last))"
+                let rids = switch row.length {
+                case 0: "(none)"
+                case 1: hex(row.ridBase)
+                default: "\(hex(row.ridBase))-\(hex(last))"
+                }
                 let detail: String
                 switch row.dma {
                 case .grant(let domid): detail = row.length > 1 ? "\(domid) + (RID - \(hex(row.ridBase)))" : String(domid)
