@@ -13,24 +13,33 @@ struct TreeIndex {
     /// absent, `"okay"` or `"ok"`). Linux creates no device below a
     /// disabled bus.
     let available: [Bool]
+    /// Per entry: the `compatible` strings, decoded once (every check
+    /// asks), empty when absent or undecodable.
+    private let compatibleLists: [[String]]
 
     init(_ tree: DeviceTree) {
         table = NodeTable(tree)
         var available: [Bool] = []
+        var compatibleLists: [[String]] = []
         available.reserveCapacity(table.entries.count)
+        compatibleLists.reserveCapacity(table.entries.count)
         // Pre-order: a parent's entry always precedes its children's.
         for entry in table.entries {
             let own = Self.isAvailable(entry.node)
             available.append(own && (entry.parent.map { available[$0] } ?? true))
+            compatibleLists.append(entry.node[property: "compatible"]?.strings ?? [])
         }
         self.available = available
+        self.compatibleLists = compatibleLists
     }
 
+    // `entries[index]` rather than the table's subscript: the element is
+    // read in place instead of being copied out whole.
     var count: Int { table.entries.count }
-    func node(_ index: Int) -> Node { table[index].node }
-    func path(_ index: Int) -> String { table[index].path }
-    func parent(_ index: Int) -> Int? { table[index].parent }
-    func property(_ index: Int, _ name: String) -> PropertyValue? { table[index].node[property: name] }
+    func node(_ index: Int) -> Node { table.entries[index].node }
+    func path(_ index: Int) -> String { table.entries[index].path }
+    func parent(_ index: Int) -> Int? { table.entries[index].parent }
+    func property(_ index: Int, _ name: String) -> PropertyValue? { table.entries[index].node[property: name] }
     func has(_ index: Int, _ name: String) -> Bool { property(index, name) != nil }
     func target(ofPhandle phandle: UInt32) -> Int? { table.index(ofPhandle: phandle) }
 
@@ -45,9 +54,7 @@ struct TreeIndex {
     }
 
     /// The node's `compatible` strings, empty when absent or undecodable.
-    func compatibles(_ index: Int) -> [String] {
-        property(index, "compatible")?.strings ?? []
-    }
+    func compatibles(_ index: Int) -> [String] { compatibleLists[index] }
 
     /// `#address-cells` that the node sets for its children; 2 when absent,
     /// as the Devicetree Specification says (Linux instead inherits from
