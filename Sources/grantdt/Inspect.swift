@@ -152,7 +152,8 @@ enum InspectOutput {
             return rid + "direct: iommu-map row \(row) holds it, but its phandle \(hex(phandle)) matches no node\n"
         case .noMatch(let masked): return rid + "direct: no iommu-map row holds RID \(hex(masked)) (after iommu-map-mask)\n"
         case .matched(let row, let masked, let output):
-            let mapped = "iommu-map row \(row) maps RID \(hex(masked)) to \(output)"
+            let which = masked == UInt32(binding.rid.value) ? "RID" : "masked RID"
+            let mapped = "iommu-map row \(row) maps \(which) \(hex(masked)) to \(output)"
             switch binding.dma {
             case .grant(let domid): return rid + "grant, backend \(domid) (\(mapped))\n"
             case .iommu(let path): return rid + "iommu \(path) (\(mapped))\n"

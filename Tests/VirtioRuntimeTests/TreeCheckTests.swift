@@ -1,4 +1,5 @@
 import Diagnostics
+import Foundation
 import Testing
 import TestSupport
 import VirtioRuntime
@@ -11,6 +12,14 @@ import VirtioRuntime
         #expect(Fixture.ruleFixtures == ids.sorted().map { $0 + ".dts" })
         #expect(Set(ids).count == ids.count, "rule ids must be unique")
         #expect(ids.allSatisfy { $0.hasPrefix("DT-") })
+    }
+
+    /// The README's rule table lists every rule with its severity.
+    @Test func readmeListsEveryRule() throws {
+        let readme = try String(contentsOfFile: Paths.inPackage("README.md"), encoding: .utf8)
+        for rule in TreeRules.all {
+            #expect(readme.contains("| `\(rule.id)` | \(rule.severity.rawValue) |"), "\(rule.id) missing from README")
+        }
     }
 
     @Test(arguments: Fixture.ruleFixtures)
