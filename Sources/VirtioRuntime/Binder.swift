@@ -50,8 +50,6 @@ public struct DeviceBinding: Hashable, Sendable {
 public struct Binder: Sendable {
     let tree: TreeIndex
     let analyses: [DeviceAnalysis]
-    /// Entry indexes of the enabled PCI host bridges, in tree order.
-    let bridgeNodes: [Int]
 
     /// Every `virtio,mmio` node, in tree order.
     public var devices: [DeviceBinding] { analyses.map(\.binding) }
@@ -74,7 +72,6 @@ public struct Binder: Sendable {
         }
         self.tree = index
         self.analyses = analyses
-        self.bridgeNodes = bridges
         self.pciBridges = bridges.map { PCIBridge($0, in: index) }
     }
 
