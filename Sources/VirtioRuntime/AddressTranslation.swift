@@ -5,6 +5,7 @@ public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
     public let base: UInt64
     public let size: UInt64
 
+    /// A range, or nil when it would end past 2^64.
     public init?(base: UInt64, size: UInt64) {
         guard UInt128(base) + UInt128(size) <= UInt128(1) << 64 else { return nil }
         self.base = base

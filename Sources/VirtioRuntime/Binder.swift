@@ -116,8 +116,11 @@ public struct Binder: Sendable {
 
 /// Why `Binder.bind(rid:bridge:)` could not pick a bridge.
 public enum RIDBindError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The tree has no enabled host bridge.
     case noBridge
+    /// `path` is not one of the enabled host bridges `known`.
     case unknownBridge(path: String, known: [String])
+    /// Several bridges and none chosen.
     case ambiguous([String])
 
     public var description: String {
