@@ -57,6 +57,7 @@ public struct Binder: Sendable {
     /// Every enabled PCI host bridge, in tree order.
     public let pciBridges: [PCIBridge]
 
+    /// Indexes `tree` and binds every `virtio,mmio` node and host bridge.
     public init(tree: DeviceTree) {
         let index = TreeIndex(tree)
         var interrupts = InterruptResolver(index)
@@ -101,7 +102,8 @@ public struct Binder: Sendable {
     }
 
     /// A PCI host bridge: a generic ECAM/CAM host (what Xen's vPCI writes),
-    /// or any `device_type = "pci"` node that is not below another one.
+    /// or a `device_type = "pci"` node whose parent is not a PCI bus (a
+    /// PCI-PCI bridge is).
     static func isHostBridge(_ node: Int, in tree: TreeIndex) -> Bool {
         let compatibles = tree.compatibles(node)
         if compatibles.contains("pci-host-ecam-generic") || compatibles.contains("pci-host-cam-generic") { return true }
