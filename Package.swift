@@ -61,7 +61,10 @@ let package = Package(
             name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"],
             exclude: ["Golden"], swiftSettings: strict),
         .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
-        .testTarget(name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"], swiftSettings: strict),
+        // Fixtures are DTS sources that the tests compile with dtc.
+        .testTarget(
+            name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["grantdt", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["DeviceTree"], path: "Tests/TestSupport", swiftSettings: strict),
     ]

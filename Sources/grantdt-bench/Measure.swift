@@ -21,6 +21,23 @@ enum Measure {
         samples.sort()
         return samples[samples.count / 2]
     }
+
+    /// The median durations of several bodies timed in turn, round after
+    /// round (after one warm-up round), so that load from other processes
+    /// on a shared machine falls on all of them alike: ratios between the
+    /// results stay meaningful when absolute times drift.
+    static func interleavedMedians(runs: Int, _ bodies: [() throws -> Void]) throws -> [Double] {
+        for body in bodies { try body() }
+        var samples = Array(repeating: [Double](), count: bodies.count)
+        for _ in 0..<runs {
+            for (index, body) in bodies.enumerated() {
+                let start = now()
+                try body()
+                samples[index].append(now() - start)
+            }
+        }
+        return samples.map { $0.sorted()[$0.count / 2] }
+    }
 }
 
 /// Starts programs without Foundation and waits for them.

@@ -39,6 +39,74 @@ enum Trees {
         return DeviceTree(root: root(children: buses))
     }
 
+    /// A guest of `count` granted virtio devices two buses deep:
+    /// `/soc@100000000` (ranges into 4 GiB up) holds `bus@N` of `perBus`
+    /// devices each (ranges again). Every bus has its own GIC as
+    /// interrupt parent so that all SPIs stay below the GIC's 988 and
+    /// unique per controller: a clean tree that exercises the `ranges`
+    /// translation and the `interrupt-parent` walk for every device.
+    static func guestBuses(_ count: Int, perBus: Int = 500) -> DeviceTree {
+        let busCount = (count + perBus - 1) / perBus
+        let buses = (0..<busCount).map { bus in
+            busOfDevices(bus, indexes: bus * perBus..<min((bus + 1) * perBus, count))
+        }
+        let soc = Node(
+            "soc@100000000",
+            properties: [
+                Property("compatible", .string("simple-bus")),
+                Property("#address-cells", .u32(1)),
+                Property("#size-cells", .u32(1)),
+                Property("ranges", .cells([0, 1, 0, 0x8000_0000])),
+            ],
+            children: buses)
+        var top = root(children: [soc])
+        top.children.insert(contentsOf: (0..<busCount).map(busGIC), at: 0)
+        return DeviceTree(root: top)
+    }
+
+    /// The GIC that bus `bus` uses as interrupt parent (phandle 0x100 + bus).
+    private static func busGIC(_ bus: Int) -> Node {
+        let base = UInt64(0x3000_0000 + bus * 0x10_0000)
+        return Node(
+            "interrupt-controller@" + String(base, radix: 16),
+            properties: [
+                Property("compatible", .string("arm,gic-v3")),
+                Property("#interrupt-cells", .u32(3)),
+                Property("#address-cells", .u32(0)),
+                Property("interrupt-controller", .empty),
+                Property("reg", .u64Pairs([(base, 0x10000 as UInt64)])),
+                Property("phandle", .u32(UInt32(0x100 + bus))),
+            ])
+    }
+
+    /// A 1 MiB simple-bus window holding the devices `indexes`, 0x200 apart.
+    private static func busOfDevices(_ bus: Int, indexes: Range<Int>) -> Node {
+        let devices = indexes.map { index -> Node in
+            let slot = UInt32(index - indexes.lowerBound)
+            let domid = UInt32(1 + index % 100)
+            return Node(
+                "virtio@" + String(slot * 0x200, radix: 16),
+                properties: [
+                    Property("compatible", .string("virtio,mmio")),
+                    Property("reg", .cells([slot * 0x200, 0x200])),
+                    Property("interrupts", .cells([0, slot, 0xf01])),
+                    Property("dma-coherent", .empty),
+                    Property("iommus", .cells([.phandle(0xfde9), .number(domid)])),
+                ])
+        }
+        let window = UInt32(bus * 0x10_0000)
+        return Node(
+            "bus@" + String(window, radix: 16),
+            properties: [
+                Property("compatible", .string("simple-bus")),
+                Property("#address-cells", .u32(1)),
+                Property("#size-cells", .u32(1)),
+                Property("ranges", .cells([0, window, 0x10_0000])),
+                Property("interrupt-parent", .phandle(UInt32(0x100 + bus))),
+            ],
+            children: devices)
+    }
+
     private static func root(children: [Node]) -> Node {
         let gic = Node(
             "interrupt-controller@3001000", labels: ["gic"],

@@ -1,0 +1,69 @@
+import DeviceTree
+import Foundation
+import TestSupport
+import VirtioRuntime
+
+/// The DTS fixtures of this target, compiled with dtc (the independent
+/// oracle that every fixture is a valid tree) and read with our reader.
+enum Fixture {
+    static let directory = Paths.inPackage("Tests/VirtioRuntimeTests/Fixtures")
+
+    /// The blob dtc builds from `name` (a path below Fixtures/).
+    static func blob(_ name: String) throws -> [UInt8] {
+        let result = try Tool.dtc(["-q", "-I", "dts", "-O", "dtb", "-o", "-", directory + "/" + name])
+        guard result.status == 0 else { throw DTC.OracleError.dtcFailed(result.stderr) }
+        return result.stdout
+    }
+
+    static func tree(_ name: String) throws -> DeviceTree { try DTBReader.read(blob(name)) }
+
+    static func binder(_ name: String) throws -> Binder { Binder(tree: try tree(name)) }
+
+    /// The `// expect RULE /path` lines of a fixture, in file order.
+    static func expectations(_ name: String) throws -> [String] {
+        try String(contentsOfFile: directory + "/" + name, encoding: .utf8)
+            .split(separator: "\n")
+            .compactMap { line in
+                let words = line.split(separator: " ")
+                guard words.count == 4, words[0] == "//", words[1] == "expect" else { return nil }
+                return "\(words[2]) \(words[3])"
+            }
+    }
+
+    /// Every rule fixture (Fixtures/rules/*.dts), by file name.
+    static var ruleFixtures: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory + "/rules")) ?? [])
+            .filter { $0.hasSuffix(".dts") }.sorted()
+    }
+}
+
+/// One line per device, for readable comparisons:
+/// `/virtio@2000000 okay 0x2000000+0x200 spi 33 grant 1`.
+func summary(_ device: DeviceBinding) -> String {
+    var text = "\(device.path) \(device.state.status) \(device.reg.map(String.init(describing:)) ?? "-")"
+    text += " spi \(device.spi.map(String.init) ?? "-")"
+    switch device.state.dma {
+    case .none: break
+    case .grant(let backend): text += " grant \(backend)"
+    case .iommu(let path): text += " iommu \(path)"
+    case .bounce(let pool): text += " bounce \(pool) \(device.poolRange.map(String.init(describing:)) ?? "boot")"
+    case .direct: text += " direct"
+    }
+    return text
+}
+
+/// A small deterministic random number generator for property tests
+/// (the same SplitMix64 as DeviceTreeTests; test targets cannot share code).
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
