@@ -39,7 +39,7 @@ public struct DMAAddress: RawRepresentable, Hashable, Sendable, CustomStringConv
 
     /// The address `bytes` further on; inside a grant buffer this moves
     /// through consecutive refs.
-    public func advanced(by bytes: Int) -> DMAAddress { DMAAddress(rawValue: rawValue &+ UInt64(bytes)) }
+    public func advanced(by bytes: Int) -> DMAAddress { DMAAddress(rawValue: rawValue &+ UInt64(bitPattern: Int64(bytes))) }
 
     public var description: String {
         let hex = "0x" + String(rawValue, radix: 16)

@@ -57,7 +57,7 @@ public struct FrameNumber: RawRepresentable, Hashable, Comparable, Sendable, Cus
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
 
     public var address: GuestAddress { GuestAddress(rawValue << UInt64(XenPage.shift)) }
-    public func advanced(by count: Int) -> FrameNumber { FrameNumber(rawValue &+ UInt64(count)) }
+    public func advanced(by count: Int) -> FrameNumber { FrameNumber(rawValue &+ UInt64(bitPattern: Int64(count))) }
 
     public static func < (lhs: FrameNumber, rhs: FrameNumber) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "gfn 0x\(String(rawValue, radix: 16))" }
@@ -71,7 +71,7 @@ public struct GuestAddress: RawRepresentable, Hashable, Comparable, Sendable, Cu
 
     public var frame: FrameNumber { FrameNumber(rawValue >> UInt64(XenPage.shift)) }
     public var pageOffset: Int { Int(rawValue & XenPage.offsetMask) }
-    public func advanced(by bytes: Int) -> GuestAddress { GuestAddress(rawValue &+ UInt64(bytes)) }
+    public func advanced(by bytes: Int) -> GuestAddress { GuestAddress(rawValue &+ UInt64(bitPattern: Int64(bytes))) }
 
     public static func < (lhs: GuestAddress, rhs: GuestAddress) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "0x" + String(rawValue, radix: 16) }
