@@ -52,6 +52,11 @@ public struct DeferredPass: Hashable, Sendable {
         public let ref: GrantRef
         /// The page released with it, if one was queued.
         public let page: FrameNumber?
+
+        public init(ref: GrantRef, page: FrameNumber?) {
+            self.ref = ref
+            self.page = page
+        }
     }
 
     /// Refs whose access ended: freed, their pages released.
