@@ -3,6 +3,21 @@ import GrantEngine
 import Synchronization
 import Testing
 
+/// A value shared between the test's threads. NSLock (a pthread mutex) is
+/// visible to the thread sanitizer, which `Synchronization.Mutex` is not.
+final class Shared<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}
+
 /// A frontend thread and backend threads using the engine at once. Run
 /// under the thread sanitizer (`swift test --sanitize=thread`).
 @Suite struct ConcurrencyTests {
@@ -23,8 +38,8 @@ import Testing
         let system = try System()
         let device = GrantDMAOps(guest: system.guest, backend: System.backendID)
         let accessor = BackendAccessor(backend: system.backend, frontend: System.guestID)
-        let submitted = Mutex<[(address: DMAAddress, tag: UInt8)]>([])
-        let completed = Mutex<[(address: DMAAddress, tag: UInt8)]>([])
+        let submitted = Shared<[(address: DMAAddress, tag: UInt8)]>([])
+        let completed = Shared<[(address: DMAAddress, tag: UInt8)]>([])
         let requests = 2000
         let failures = Atomic<Int>(0)
         let buffers = try (0..<8).map { _ in try system.guest.pages.allocate(pages: 2).address.advanced(by: 0x800) }
@@ -116,12 +131,15 @@ import Testing
             },
             {
                 while !stop.load(ordering: .acquiring) {
-                    let before = round.load(ordering: .acquiring)
                     guard let mapping = try? system.backend.hypercalls.mapGrantRef(ref, of: System.guestID, access: .writable) else { continue }
-                    // A successful map pins the entry, so the frontend cannot
-                    // have finished this round's end of access yet.
-                    if (try? mapping.write(at: 0, bytes: [1])) == nil { violations.add(1, ordering: .relaxed) }
-                    if round.load(ordering: .acquiring) > before + 1 { violations.add(1, ordering: .relaxed) }
+                    // The pin holds the round whose grant was mapped (the
+                    // counter may still show the one before): while it is
+                    // held, the frontend cannot end access and move on.
+                    let mapped = round.load(ordering: .acquiring)
+                    for _ in 0..<50 {
+                        if (try? mapping.write(at: 0, bytes: [1])) == nil { violations.add(1, ordering: .relaxed) }
+                    }
+                    if round.load(ordering: .acquiring) > mapped + 1 { violations.add(1, ordering: .relaxed) }
                     try? system.backend.hypercalls.unmapGrantRef(mapping.handle ?? MapHandle(0))
                 }
             },
@@ -134,7 +152,7 @@ import Testing
         let system = try System()
         let device = GrantDMAOps(guest: system.guest, backend: System.backendID)
         let buffer = try system.guest.pages.allocate(pages: 1).address
-        let live = Mutex<[DMAAddress]>([])
+        let live = Shared<[DMAAddress]>([])
         let stop = Atomic<Bool>(false)
         let mapped = Atomic<Int>(0)
         let brokenSeen = Atomic<Int>(0)

@@ -70,8 +70,8 @@ public final class BackendAccessor: Sendable {
     public let foreignWindow: GuestRegion?
     private let hypercalls: Hypercalls
     private let log: EventLog
-    private let regions = Mutex<[Region]>([])
-    private let foreignCache = Mutex<[UInt64: PageMapping]>([:])
+    private let regions = Lock<[Region]>([])
+    private let foreignCache = Lock<[UInt64: PageMapping]>([:])
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
 

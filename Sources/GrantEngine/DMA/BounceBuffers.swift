@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Bouncing through a pool of guest memory the device may reach, as
 /// swiotlb does: map copies the buffer into pool slots (always, so a
 /// partial device write leaves the rest of the buffer as it was), unmap
@@ -12,7 +10,7 @@ final class BounceBuffers: Sendable {
     let size: Int
     private let memory: GuestMemory
     private let counters: DMACounters
-    private let slots: Mutex<SlotPool>
+    private let slots: Lock<SlotPool>
     private let slotSize: Int
 
     init(guestBase: GuestAddress, dmaBase: DMAAddress, size: Int, slotSize: Int, segment: Int,
@@ -23,7 +21,7 @@ final class BounceBuffers: Sendable {
         self.slotSize = slotSize
         self.memory = memory
         self.counters = counters
-        slots = Mutex(SlotPool(slots: size / slotSize, slotSize: slotSize, segment: segment))
+        slots = Lock(SlotPool(slots: size / slotSize, slotSize: slotSize, segment: segment))
     }
 
     /// The largest single mapping.

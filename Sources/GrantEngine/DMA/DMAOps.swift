@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Which way a streaming buffer's data goes (`enum dma_data_direction`,
 /// without `DMA_NONE`, which is always a driver bug).
 public enum DMADirection: String, Hashable, Sendable {

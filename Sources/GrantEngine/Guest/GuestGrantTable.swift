@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A guest's grant-table driver (Linux `drivers/xen/grant-table.c`): the
 /// ref allocator, writing entries, ending access, and the deferred-end
 /// list. It drives the domain's grant table in the hypervisor (growing it
@@ -17,13 +15,13 @@ public final class GuestGrantTable: Sendable {
     public let owner: DomainID
     private let table: GrantTable
     private let pages: GuestPageAllocator
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     init(table: GrantTable, pages: GuestPageAllocator) {
         owner = table.owner
         self.table = table
         self.pages = pages
-        state = Mutex(State(free: GrantFreeList(refsPerFrame: GrantTable.entriesPerFrame, maxFrames: table.maxFrames)))
+        state = Lock(State(free: GrantFreeList(refsPerFrame: GrantTable.entriesPerFrame, maxFrames: table.maxFrames)))
     }
 
     // MARK: Allocation

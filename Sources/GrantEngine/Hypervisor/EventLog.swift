@@ -1,5 +1,3 @@
-import Synchronization
-
 /// One refused operation: who asked what of whom, and the answer. The
 /// engine's equivalent of an IOMMU fault log.
 public struct GrantEvent: Hashable, Sendable, CustomStringConvertible {
@@ -69,7 +67,7 @@ public final class EventLog: Sendable {
     }
 
     public let capacity: Int
-    private let storage = Mutex(Storage())
+    private let storage = Lock(Storage())
 
     init(capacity: Int) {
         self.capacity = capacity

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// One domain's grant table as Xen keeps it: the v1 entries the guest
 /// writes (shared memory in Xen) and, beside each, Xen's active state —
 /// the pin count, the pinning domain and the pinned frame.
@@ -28,13 +26,13 @@ final class GrantTable: Sendable {
     let owner: DomainID
     let maxFrames: Int
     private let memory: GuestMemory
-    private let state: Mutex<State>
+    private let state: Lock<State>
 
     init(owner: DomainID, maxFrames: Int, memory: GuestMemory) {
         self.owner = owner
         self.maxFrames = maxFrames
         self.memory = memory
-        state = Mutex(State(frames: 1, slots: Array(repeating: Slot(), count: Self.entriesPerFrame)))
+        state = Lock(State(frames: 1, slots: Array(repeating: Slot(), count: Self.entriesPerFrame)))
     }
 
     /// Current and maximum frames (`GNTTABOP_query_size`).

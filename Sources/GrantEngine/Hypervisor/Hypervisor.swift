@@ -99,7 +99,7 @@ public final class Hypervisor: Sendable {
     public let configuration: Configuration
     /// Every refused operation, across all domains.
     public let events: EventLog
-    private let domains = Mutex<[DomainID: DomainRecord]>([:])
+    private let domains = Lock<[DomainID: DomainRecord]>([:])
     private let machine = MachineMemory()
 
     public init(_ configuration: Configuration = Configuration()) {
@@ -185,7 +185,7 @@ final class ForeignMappings: Sendable {
         let token: UInt64
     }
 
-    private let live = Mutex<[ObjectIdentifier: Live]>([:])
+    private let live = Lock<[ObjectIdentifier: Live]>([:])
 
     func add(_ frame: Frame) -> (slot: MapSlot, token: UInt64) {
         let slot = MapSlot()

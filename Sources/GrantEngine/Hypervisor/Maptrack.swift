@@ -61,7 +61,7 @@ final class Maptrack: Sendable {
     }
 
     let maxFrames: Int
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     init(maxFrames: Int) {
         self.maxFrames = maxFrames

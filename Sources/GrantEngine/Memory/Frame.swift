@@ -11,7 +11,7 @@ import Synchronization
 final class Frame: Sendable {
     /// The machine address Xen reports as `dev_bus_addr`.
     let machineAddress: UInt64
-    private let storage = Mutex(PageStorage())
+    private let storage = Lock(PageStorage())
 
     init(machineFrame: UInt64) {
         machineAddress = machineFrame << UInt64(XenPage.shift)

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A domain's guest-physical RAM: banks of 4 KiB frames, allocated on first
 /// touch, so a 4 GiB guest costs nothing until it is used.
 ///
@@ -9,7 +7,7 @@ import Synchronization
 public final class GuestMemory: MemoryAccess, Sendable {
     /// The RAM banks, sorted by address, page-aligned, disjoint.
     public let banks: [GuestRegion]
-    private let frames = Mutex<[UInt64: Frame]>([:])
+    private let frames = Lock<[UInt64: Frame]>([:])
     private let machine: MachineMemory
 
     init(banks: [GuestRegion], machine: MachineMemory) {

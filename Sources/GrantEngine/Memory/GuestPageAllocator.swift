@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Why the guest's page allocator could not serve a request.
 public enum PageAllocationError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No run of `pages` contiguous free frames.
@@ -30,10 +28,10 @@ public final class GuestPageAllocator: Sendable {
         var count: UInt64
     }
 
-    private let extents: Mutex<[Extent]>
+    private let extents: Lock<[Extent]>
 
     init(banks: [GuestRegion]) {
-        extents = Mutex(banks.map { Extent(first: $0.firstFrame.rawValue, count: UInt64($0.frameCount)) })
+        extents = Lock(banks.map { Extent(first: $0.firstFrame.rawValue, count: UInt64($0.frameCount)) })
     }
 
     /// Allocates `pages` contiguous frames, first fit from the lowest address.
