@@ -13,16 +13,22 @@ import Glibc
 /// `withLock`, with the mutex held.
 final class Lock<Value: ~Copyable>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    /// Behind a pointer rather than in a stored property: the value is
+    /// already exclusive under the mutex, and a property would pay Swift's
+    /// dynamic exclusivity check on every access.
+    private let value: UnsafeMutablePointer<Value>
 
     init(_ value: consuming Value) {
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
     }
 
     deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -31,6 +37,6 @@ final class Lock<Value: ~Copyable>: @unchecked Sendable {
     func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }

@@ -7,6 +7,7 @@ import SystemIO
 /// next to this executable.
 let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = [
     "devicetree": DeviceTreeBench.run,
+    "engine": EngineBench.run,
 ]
 
 /// The directory holding this executable, from /proc/self/exe.

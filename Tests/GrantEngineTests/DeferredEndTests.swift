@@ -43,7 +43,7 @@ import Testing
         }
         // Only the last five are released by the backend.
         let backendHandles = (10..<15).map { MapHandle(UInt32($0)) }
-        #expect(system.backend.hypercalls.unmapGrantRefs(backendHandles).statuses.allSatisfy { $0 == .okay })
+        #expect(system.backend.hypercalls.unmapGrantRefs(backendHandles).unmapped == 5)
         let first = system.guest.grants.retryDeferred()  // entries 0…9, all still mapped
         #expect(first.reclaimed.isEmpty)
         #expect(first.pending.count == 15)

@@ -71,6 +71,8 @@ public final class BackendAccessor: Sendable {
     private let hypercalls: Hypercalls
     private let log: EventLog
     private let regions = Lock<[Region]>([])
+    /// Lets request maps skip the region lock while there are no regions.
+    private let regionCount = Atomic<Int>(0)
     private let foreignCache = Lock<[UInt64: PageMapping]>([:])
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
@@ -116,14 +118,17 @@ public final class BackendAccessor: Sendable {
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
-        let owned = buffers.filter(\.ownsPages)
-        let result = unmapPages(owned.flatMap(\.pages))
+        let owned = buffers.lazy.filter(\.ownsPages)
         requestMappings.wrappingSubtract(owned.count, ordering: .relaxed)
-        return result
+        return unmapPages(owned.flatMap(\.pages))
     }
 
     @discardableResult
-    public func unmap(_ buffer: BufferMapping) -> Hypercalls.UnmapResult { unmap([buffer]) }
+    public func unmap(_ buffer: BufferMapping) -> Hypercalls.UnmapResult {
+        guard buffer.ownsPages else { return Hypercalls.UnmapResult() }
+        requestMappings.wrappingSubtract(1, ordering: .relaxed)
+        return unmapPages(buffer.pages)
+    }
 
     // MARK: Long-lived regions
 
@@ -135,6 +140,7 @@ public final class BackendAccessor: Sendable {
         guard address.isGrant else { return try mapForeign(address, length: length, pages: pages, access: .writable) }
         let mapping = try mapGrants(address, length: length, pages: pages, access: .writable)
         regions.withLock { $0.append(Region(first: address.grantRef, mapping: mapping)) }
+        regionCount.wrappingAdd(1, ordering: .releasing)
         return mapping
     }
 
@@ -147,7 +153,9 @@ public final class BackendAccessor: Sendable {
         /// Per-request buffers the backend had not unmapped (still mapped:
         /// the guest's end of access on them will fail).
         public var requestMappingsStillHeld: Int
-        public var statuses: [GrantStatus]
+        /// Long-lived pages Xen refused to unmap (none for a well-behaved
+        /// backend).
+        public var refused: [Hypercalls.UnmapResult.Refusal]
     }
 
     /// Unmaps every long-lived region and cached foreign mapping, as a
@@ -158,15 +166,16 @@ public final class BackendAccessor: Sendable {
             defer { regions.removeAll() }
             return regions
         }
-        let result = unmapPages(taken.flatMap(\.mapping.pages))
+        regionCount.store(0, ordering: .releasing)
+        let result = unmapPages(taken.lazy.flatMap(\.mapping.pages))
         let foreign = foreignCache.withLock { cache in
             defer { cache.removeAll() }
             return Array(cache.values)
         }
         for mapping in foreign { _ = hypercalls.foreignUnmap(mapping) }
         return ResetReport(
-            grantPagesUnmapped: result.statuses.count, foreignPagesUnmapped: foreign.count,
-            requestMappingsStillHeld: outstandingRequestMappings, statuses: result.statuses)
+            grantPagesUnmapped: result.unmapped, foreignPagesUnmapped: foreign.count,
+            requestMappingsStillHeld: outstandingRequestMappings, refused: result.refused)
     }
 
     // MARK: Mapping
@@ -204,28 +213,30 @@ public final class BackendAccessor: Sendable {
                 throw .grant(ref, error)
             }
         }
-        return BufferMapping(address: address, length: length, access: access, pages: pages, ownsPages: true)
+        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: true)
     }
 
     @discardableResult
-    private func unmapPages(_ pages: [PageMapping]) -> Hypercalls.UnmapResult {
-        guard !pages.isEmpty else { return Hypercalls.UnmapResult(statuses: [], flushes: 0) }
-        let result = hypercalls.unmapGrantRefs(pages.compactMap(\.handle))
-        add(.grantUnmaps, pages.count)
+    private func unmapPages<C: Collection<PageMapping>>(_ pages: C) -> Hypercalls.UnmapResult {
+        let result = hypercalls.unmapGrantRefs(pages.lazy.compactMap(\.handle))
+        add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result
     }
 
     /// A request buffer inside a long-lived region: a view of its pages.
     private func borrowFromRegion(_ address: DMAAddress, length: Int, pages: Int, access: Access) -> BufferMapping? {
+        guard regionCount.load(ordering: .acquiring) > 0 else { return nil }
         let first = address.grantRef.rawValue
         return regions.withLock { regions in
             for region in regions {
-                let start = region.first.rawValue
-                guard first >= start, UInt64(first - start) + UInt64(pages) <= UInt64(region.mapping.pages.count) else { continue }
-                let index = Int(first - start)
+                let regionFirst = region.first.rawValue
+                guard first >= regionFirst, UInt64(first - regionFirst) + UInt64(pages) <= UInt64(region.mapping.pages.count) else {
+                    continue
+                }
+                let start = region.mapping.pages.startIndex + Int(first - regionFirst)
                 return BufferMapping(address: address, length: length, access: access,
-                                     pages: Array(region.mapping.pages[index..<(index + pages)]), ownsPages: false)
+                                     pages: region.mapping.pages[start..<(start + pages)], ownsPages: false)
             }
             return nil
         }
@@ -266,6 +277,6 @@ public final class BackendAccessor: Sendable {
                 throw .foreign(frame, error)
             }
         }
-        return BufferMapping(address: address, length: length, access: access, pages: pages, ownsPages: false)
+        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: false)
     }
 }

@@ -14,7 +14,7 @@ public struct BufferMapping: MemoryAccess, Sendable {
     public let access: Access
     /// The mapped pages; the buffer starts `address.pageOffset` bytes into
     /// the first.
-    public let pages: [PageMapping]
+    public let pages: ArraySlice<PageMapping>
     /// Whether the pages were mapped for this buffer alone (and are unmapped
     /// with it), rather than borrowed from a long-lived or cached mapping.
     public let ownsPages: Bool
@@ -41,13 +41,13 @@ public struct BufferMapping: MemoryAccess, Sendable {
             guard operation == .read || access == .writable else { throw .readOnly }
         } catch {
             if let first = pages.first {
-                first.log.record(error, operation, caller: first.mapper, target: first.owner,
-                                 location: .address(address.advanced(by: max(offset, 0))))
+                first.slot.log.record(error, operation, caller: first.mapper, target: first.owner,
+                                      location: .address(address.advanced(by: max(offset, 0))))
             }
             throw error
         }
         try forEachPiece(offset: address.pageOffset + offset, count: count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
-            try body(pages[page], pageOffset, bufferOffset, length)
+            try body(pages[pages.startIndex + page], pageOffset, bufferOffset, length)
         }
     }
 }

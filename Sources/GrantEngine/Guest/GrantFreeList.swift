@@ -70,29 +70,34 @@ struct GrantFreeList {
     mutating func take(_ count: Int, grow: (Int) -> Bool) throws(GrantAllocationError) -> [UInt32] {
         guard count > 0 else { throw .invalidCount(count) }
         if freeCount < count { try expand(by: count - freeCount, grow: grow) }
-        var refs: [UInt32] = []
-        refs.reserveCapacity(count)
-        for _ in 0..<count {
-            let ref = head
-            clearBit(ref)
-            if tail == .entry(ref) { tail = .head }
-            head = next[Int(ref)]
-            next[Int(ref)] = Self.listEnd
-            refs.append(ref)
-        }
-        freeCount -= count
+        return (0..<count).map { _ in popHead() }
+    }
+
+    /// One ref from the head of the list.
+    mutating func takeOne(grow: (Int) -> Bool) throws(GrantAllocationError) -> UInt32 {
+        if freeCount == 0 { try expand(by: 1, grow: grow) }
+        return popHead()
+    }
+
+    private mutating func popHead() -> UInt32 {
+        let ref = head
+        clearBit(ref)
+        if tail == .entry(ref) { tail = .head }
+        head = next[Int(ref)]
+        next[Int(ref)] = Self.listEnd
+        freeCount -= 1
         if freeCount == 0 {
             lastFree = Self.listEnd
             tail = nil
         }
-        return refs
+        return ref
     }
 
     /// `count` consecutive refs (`gnttab_alloc_grant_reference_seq`);
     /// returns the first.
     mutating func takeRun(_ count: Int, grow: (Int) -> Bool) throws(GrantAllocationError) -> UInt32 {
         guard count > 0 else { throw .invalidCount(count) }
-        if count == 1 { return try take(1, grow: grow)[0] }
+        if count == 1 { return try takeOne(grow: grow) }
         if freeCount < count { try expand(by: count - freeCount, grow: grow) }
         if tailCount < count {
             if let first = rebuild(takingRunOf: count) { return first }

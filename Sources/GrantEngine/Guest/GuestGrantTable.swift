@@ -28,7 +28,9 @@ public final class GuestGrantTable: Sendable {
 
     /// One ref (`gnttab_alloc_grant_references(1)`).
     public func allocate() throws(GrantAllocationError) -> GrantRef {
-        try allocate(count: 1)[0]
+        try state.withLock { (state: inout State) throws(GrantAllocationError) -> GrantRef in
+            GrantRef(try state.free.takeOne(grow: table.grow))
+        }
     }
 
     /// `count` refs in no particular order (classic PV drivers).

@@ -35,6 +35,17 @@ public struct GrantEntry: Hashable, Sendable, CustomStringConvertible {
 
     public static let empty = GrantEntry(flags: GrantFlag.invalid, domain: DomainID(0), frame: 0)
 
+    /// The entry as the 8-byte little-endian word it is in memory: flags in
+    /// bits 0–15, domid in 16–31, frame in 32–63.
+    init(word: UInt64) {
+        self.init(flags: UInt16(truncatingIfNeeded: word), domain: DomainID(UInt16(truncatingIfNeeded: word >> 16)),
+                  frame: UInt32(truncatingIfNeeded: word >> 32))
+    }
+
+    var word: UInt64 { UInt64(flags) | UInt64(domain.rawValue) << 16 | UInt64(frame) << 32 }
+
+    static let flagsMask: UInt64 = 0xffff
+
     /// Whether Xen has the entry pinned (`GTF_reading` or `GTF_writing`):
     /// what the guest's end-access test looks at.
     public var isInUse: Bool { flags & (GrantFlag.reading | GrantFlag.writing) != 0 }

@@ -54,6 +54,9 @@ public enum GrantError: Error, Hashable, Sendable, CustomStringConvertible {
     case writeToReadOnlyGrant(GrantRef)
     /// The granted frame is not RAM of the granter.
     case badFrame(GrantRef, frame: UInt32)
+    /// The guest kept changing the entry while Xen tried to pin it (5
+    /// compare-and-swap attempts failed).
+    case unstableEntry(GrantRef)
     // unmap_grant_ref
     /// The handle is beyond the maptrack table or not in use (never
     /// mapped, or already unmapped).
@@ -72,7 +75,7 @@ public enum GrantError: Error, Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .noMappingKind, .refOutOfRange: .badGntref
         case .deviceMappingFromTranslatedDomain, .pinnedByOtherDomain, .pinCounterFull, .notPermitAccess,
-            .grantedToOtherDomain, .writeToReadOnlyGrant:
+            .grantedToOtherDomain, .writeToReadOnlyGrant, .unstableEntry:
             .generalError
         case .unknownDomain: .badDomain
         case .deniedByPolicy, .frameOfOtherDomain: .permissionDenied
@@ -110,6 +113,8 @@ public enum GrantError: Error, Hashable, Sendable, CustomStringConvertible {
             "\(ref) is granted to \(grantee), not to the caller"
         case .writeToReadOnlyGrant(let ref):
             "\(ref) is granted read-only; a writable mapping was asked for"
+        case .unstableEntry(let ref):
+            "\(ref) kept changing while it was being pinned"
         case .badFrame(let ref, let frame):
             "\(ref) names frame 0x\(String(frame, radix: 16)), which is not RAM of the granter"
         case .badHandle(let handle):

@@ -8,11 +8,22 @@ public final class Hypercalls: Sendable {
     /// the mapper's TLBs once per batch.
     public static let unmapBatchSize = 32
 
-    /// The result of a batched unmap: one status per handle, and how many
-    /// TLB flushes it took.
+    /// The result of a batched unmap: how many handles were unmapped,
+    /// which were refused, and how many TLB flushes it took.
     public struct UnmapResult: Hashable, Sendable {
-        public var statuses: [GrantStatus]
-        public var flushes: Int
+        public struct Refusal: Hashable, Sendable {
+            public let handle: MapHandle
+            public let status: GrantStatus
+
+            public init(handle: MapHandle, status: GrantStatus) {
+                self.handle = handle
+                self.status = status
+            }
+        }
+
+        public var unmapped = 0
+        public var refused: [Refusal] = []
+        public var flushes = 0
     }
 
     let hypervisor: Hypervisor
@@ -44,8 +55,7 @@ public final class Hypercalls: Sendable {
             }
             return PageMapping(
                 kind: .grant(handle: mapped.handle, ref: ref), mapper: caller, owner: granter, access: access,
-                deviceBusAddress: mapped.frame.machineAddress, frame: mapped.frame, slot: mapped.slot,
-                token: mapped.token, log: hypervisor.events)
+                frame: mapped.frame, slot: mapped.slot, token: mapped.token)
         } catch {
             hypervisor.events.record(error, .mapGrantRef, caller: caller, target: granter, location: .ref(ref), access: access)
             throw error
@@ -68,44 +78,39 @@ public final class Hypercalls: Sendable {
 
     /// Unmaps many mappings in one hypercall: batches of 32, each finished
     /// by one flush before the pins drop.
-    public func unmapGrantRefs(_ handles: [MapHandle]) -> UnmapResult {
-        var statuses = [GrantStatus](repeating: .okay, count: handles.count)
-        let flushes = unmap(handles) { index, error in statuses[index] = error?.status ?? .okay }
-        return UnmapResult(statuses: statuses, flushes: flushes)
+    public func unmapGrantRefs<C: Collection<MapHandle>>(_ handles: C) -> UnmapResult {
+        var result = UnmapResult()
+        result.flushes = unmap(handles) { handle, error in
+            if let error {
+                result.refused.append(UnmapResult.Refusal(handle: handle, status: error.status))
+            } else {
+                result.unmapped += 1
+            }
+        }
+        return result
     }
 
-    /// The unmap core; reports each handle's outcome by position and
-    /// returns the number of flushes.
+    /// The unmap core: reports each handle's outcome and returns the number
+    /// of flushes. Each mapping is revoked under its frame's lock before its
+    /// pin drops — the effect of Xen's TLB flush — and flushes are counted
+    /// as Xen performs them, one per batch of up to 32 handles.
     @discardableResult
-    func unmap<C: Collection<MapHandle>>(_ handles: C, report: (Int, GrantError?) -> Void) -> Int {
-        var flushes = 0
-        var taken: [Maptrack.Taken] = []
-        var position = 0
-        var remaining = handles[...]
-        while !remaining.isEmpty {
-            let batch = remaining.prefix(Self.unmapBatchSize)
-            remaining = remaining.dropFirst(batch.count)
-            taken.removeAll(keepingCapacity: true)
-            for handle in batch {
-                do throws(GrantError) {
-                    try requireAlive()
-                    taken.append(try me.maptrack.take(handle) { (granter: DomainID) throws(GrantError) in
-                        try permit(.unmap(mapper: caller, granter: granter))
-                    })
-                    report(position, nil)
-                } catch {
-                    hypervisor.events.record(error, .unmapGrantRef, caller: caller, target: nil, location: .handle(handle), access: nil)
-                    report(position, error)
+    func unmap<C: Collection<MapHandle>>(_ handles: C, report: (MapHandle, GrantError?) -> Void) -> Int {
+        for handle in handles {
+            do throws(GrantError) {
+                try requireAlive()
+                let mapping = try me.maptrack.take(handle) { (granter: DomainID) throws(GrantError) in
+                    try permit(.unmap(mapper: caller, granter: granter))
                 }
-                position += 1
+                mapping.slot.revoke(mapping.token, on: mapping.frame)
+                mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly)
+                report(handle, nil)
+            } catch {
+                hypervisor.events.record(error, .unmapGrantRef, caller: caller, target: nil, location: .handle(handle), access: nil)
+                report(handle, error)
             }
-            // The flush: after it no access through these mappings can run.
-            for mapping in taken { mapping.slot.revoke(mapping.token, on: mapping.frame) }
-            flushes += 1
-            for mapping in taken { mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly) }
-            me.maptrack.release(taken.map(\.handle))
         }
-        return flushes
+        return (handles.count + Self.unmapBatchSize - 1) / Self.unmapBatchSize
     }
 
     // MARK: foreign mappings
@@ -119,10 +124,8 @@ public final class Hypercalls: Sendable {
             guard target != caller else { throw ForeignMapError.ownDomain(caller) }
             guard hypervisor.isPrivileged(caller) else { throw ForeignMapError.notPrivileged(caller: caller, target: target) }
             guard let page = targetRecord.memory.frame(frame) else { throw ForeignMapError.notRAM(frame) }
-            let (slot, token) = me.foreign.add(page)
-            return PageMapping(
-                kind: .foreign(frame), mapper: caller, owner: target, access: .writable,
-                deviceBusAddress: page.machineAddress, frame: page, slot: slot, token: token, log: hypervisor.events)
+            let (slot, token) = me.foreign.add(page, log: hypervisor.events)
+            return PageMapping(kind: .foreign(frame), mapper: caller, owner: target, access: .writable, frame: page, slot: slot, token: token)
         } catch {
             hypervisor.events.record(
                 .foreignMap, caller: caller, target: target, location: .frame(frame), access: .writable,

@@ -99,7 +99,8 @@ public final class Hypervisor: Sendable {
     public let configuration: Configuration
     /// Every refused operation, across all domains.
     public let events: EventLog
-    private let domains = Lock<[DomainID: DomainRecord]>([:])
+    /// Indexed by domain id (ids stop below `DomainID.firstReserved`).
+    private let domains = Lock<[DomainRecord?]>(Array(repeating: nil, count: Int(DomainID.firstReserved.rawValue)))
     private let machine = MachineMemory()
 
     public init(_ configuration: Configuration = Configuration()) {
@@ -108,7 +109,7 @@ public final class Hypervisor: Sendable {
     }
 
     /// The ids of the live domains, sorted.
-    public var domainIDs: [DomainID] { domains.withLock { $0.keys.sorted() } }
+    public var domainIDs: [DomainID] { domains.withLock { $0.compactMap { $0?.id } } }
 
     /// Creates a domain and returns its capability: the only object through
     /// which its memory, grant table and hypercalls are reached.
@@ -118,10 +119,10 @@ public final class Hypervisor: Sendable {
         let record = DomainRecord(
             id: spec.id, memory: memory,
             table: GrantTable(owner: spec.id, maxFrames: spec.maxGrantFrames, memory: memory),
-            maptrack: Maptrack(maxFrames: spec.maxMaptrackFrames))
+            maptrack: Maptrack(maxFrames: spec.maxMaptrackFrames, log: events))
         let inserted = domains.withLock { domains -> Bool in
-            guard domains[spec.id] == nil else { return false }
-            domains[spec.id] = record
+            guard domains[Int(spec.id.rawValue)] == nil else { return false }
+            domains[Int(spec.id.rawValue)] = record
             return true
         }
         guard inserted else { throw .duplicateID(spec.id) }
@@ -134,16 +135,18 @@ public final class Hypervisor: Sendable {
     /// stay alive until they unmap.
     public func destroy(_ domain: Domain) {
         let record = domain.record
-        _ = domains.withLock { $0.removeValue(forKey: record.id) }
+        domains.withLock { $0[Int(record.id.rawValue)] = nil }
         record.isAlive.store(false, ordering: .releasing)
         let taken = record.maptrack.takeAll()
         for mapping in taken { mapping.slot.revoke(mapping.token, on: mapping.frame) }
         for mapping in taken { mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly) }
-        record.maptrack.release(taken.map(\.handle))
         record.foreign.revokeAll()
     }
 
-    func record(_ id: DomainID) -> DomainRecord? { domains.withLock { $0[id] } }
+    func record(_ id: DomainID) -> DomainRecord? {
+        guard id < DomainID.firstReserved else { return nil }
+        return domains.withLock { $0[Int(id.rawValue)] }
+    }
 
     func isPrivileged(_ id: DomainID) -> Bool { configuration.privilegedDomains.contains(id) }
 
@@ -187,8 +190,8 @@ final class ForeignMappings: Sendable {
 
     private let live = Lock<[ObjectIdentifier: Live]>([:])
 
-    func add(_ frame: Frame) -> (slot: MapSlot, token: UInt64) {
-        let slot = MapSlot()
+    func add(_ frame: Frame, log: EventLog) -> (slot: MapSlot, token: UInt64) {
+        let slot = MapSlot(log: log)
         slot.activate(1)
         live.withLock { $0[ObjectIdentifier(slot)] = Live(slot: slot, frame: frame, token: 1) }
         return (slot, 1)

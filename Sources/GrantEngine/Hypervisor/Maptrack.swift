@@ -3,8 +3,14 @@ import Synchronization
 /// Liveness of one mapping, checked on every access through it. A mapping
 /// is live while the slot holds its token; unmapping stores a dead token
 /// under the frame lock, so no access can still be running afterwards.
+/// Refused accesses are logged to `log`.
 final class MapSlot: Sendable {
     private let token = Atomic<UInt64>(0)
+    let log: EventLog
+
+    init(log: EventLog) {
+        self.log = log
+    }
 
     func isLive(_ expected: UInt64) -> Bool { token.load(ordering: .acquiring) == expected }
     func activate(_ live: UInt64) { token.store(live, ordering: .releasing) }
@@ -36,7 +42,7 @@ final class Maptrack: Sendable {
         var readOnly = false
         var frame: Frame?
         var generation: UInt64 = 0
-        let slot = MapSlot()
+        let slot: MapSlot
         /// Next free handle (the free list is linked through the entries).
         var next = Maptrack.none
 
@@ -61,10 +67,12 @@ final class Maptrack: Sendable {
     }
 
     let maxFrames: Int
+    private let log: EventLog
     private let state = Lock(State())
 
-    init(maxFrames: Int) {
+    init(maxFrames: Int, log: EventLog) {
         self.maxFrames = maxFrames
+        self.log = log
     }
 
     /// Most mappings the domain can hold at once.
@@ -77,7 +85,7 @@ final class Maptrack: Sendable {
         _ pin: () throws(GrantError) -> (table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Frame)
     ) throws(GrantError) -> Taken {
         try state.withLock { (state: inout State) throws(GrantError) -> Taken in
-            guard let handle = Self.takeHandle(&state, maxFrames: maxFrames) else {
+            guard let handle = takeHandle(&state) else {
                 throw .maptrackFull(limit: capacity)
             }
             let pinned: (table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Frame)
@@ -102,9 +110,10 @@ final class Maptrack: Sendable {
         }
     }
 
-    /// Marks `handle` unmapped and returns what it mapped; `badHandle` when
-    /// the handle is beyond the table or not in use. The handle goes back to
-    /// the free list later, by `release`.
+    /// Marks `handle` unmapped, returns it to the tail of the free list (as
+    /// Xen does before the flush: a reused handle gets a new token, so the
+    /// old mapping stays dead) and returns what it mapped; `badHandle` when
+    /// the handle is beyond the table or not in use.
     ///
     /// `permit` is asked, with the granter, before anything changes (the
     /// security policy's unmap hook).
@@ -127,43 +136,33 @@ final class Maptrack: Sendable {
         }
     }
 
-    /// Returns unmapped handles to the tail of the free list.
-    func release(_ handles: [MapHandle]) {
-        state.withLock { state in
-            for handle in handles { Self.putHandle(&state, handle.rawValue) }
-        }
-    }
-
     private static func take(_ state: inout State, _ index: Int) -> Taken? {
-        let entry = state.entries[index]
-        guard let granter = entry.granter, let frame = entry.frame else { return nil }
+        guard let granter = state.entries[index].granter.take(), let frame = state.entries[index].frame.take() else { return nil }
         state.entries[index].inUse = false
-        state.entries[index].granter = nil
-        state.entries[index].frame = nil
+        Self.putHandle(&state, UInt32(index))
         return Taken(
-            handle: MapHandle(UInt32(index)), granter: granter, ref: entry.ref, readOnly: entry.readOnly, frame: frame,
-            slot: entry.slot, token: entry.liveToken)
+            handle: MapHandle(UInt32(index)), granter: granter, ref: state.entries[index].ref,
+            readOnly: state.entries[index].readOnly, frame: frame, slot: state.entries[index].slot,
+            token: state.entries[index].liveToken)
     }
 
-    private static func takeHandle(_ state: inout State, maxFrames: Int) -> UInt32? {
-        if state.head != none {
+    private func takeHandle(_ state: inout State) -> UInt32? {
+        if state.head != Self.none {
             let next = state.entries[Int(state.head)].next
-            if next != none {
+            if next != Self.none {
                 let handle = state.head
                 state.head = next
                 return handle
             }
         }
         // The list is down to its sentinel: grow by one frame if allowed.
-        guard state.entries.count / entriesPerFrame < maxFrames else { return nil }
+        guard state.entries.count / Self.entriesPerFrame < maxFrames else { return nil }
         let first = UInt32(state.entries.count)
-        for offset in 0..<UInt32(entriesPerFrame) {
-            var entry = Entry()
-            entry.next = first + offset + 1
-            state.entries.append(entry)
+        for offset in 0..<UInt32(Self.entriesPerFrame) {
+            state.entries.append(Entry(slot: MapSlot(log: log), next: first + offset + 1))
         }
-        let last = first + UInt32(entriesPerFrame) - 1
-        if state.tail == none { state.tail = last }
+        let last = first + UInt32(Self.entriesPerFrame) - 1
+        if state.tail == Self.none { state.tail = last }
         state.entries[Int(last)].next = state.head
         state.head = first + 1
         return first

@@ -18,12 +18,12 @@ public struct PageMapping: MemoryAccess, Sendable {
     /// The domain whose page this is.
     public let owner: DomainID
     public let access: Access
-    /// The machine address of the page (Xen's `dev_bus_addr`).
-    public let deviceBusAddress: UInt64
     let frame: Frame
     let slot: MapSlot
     let token: UInt64
-    let log: EventLog
+
+    /// The machine address of the page (Xen's `dev_bus_addr`).
+    public var deviceBusAddress: UInt64 { frame.machineAddress }
 
     /// The maptrack handle of a grant mapping.
     public var handle: MapHandle? {
@@ -36,19 +36,19 @@ public struct PageMapping: MemoryAccess, Sendable {
 
     /// Reads bytes of the page; `offset` counts from the page start.
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
-        try access(.read, offset: offset, count: buffer.count) { page in
+        try perform(.read, offset: offset, count: buffer.count) { page in
             buffer.baseAddress?.copyMemory(from: page + offset, byteCount: buffer.count)
         }
     }
 
     /// Writes bytes of the page; refused on a read-only mapping.
     public func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
-        try access(.write, offset: offset, count: buffer.count) { page in
+        try perform(.write, offset: offset, count: buffer.count) { page in
             if let source = buffer.baseAddress { (page + offset).copyMemory(from: source, byteCount: buffer.count) }
         }
     }
 
-    private func access(
+    private func perform(
         _ operation: GrantEvent.Operation, offset: Int, count: Int, _ body: (UnsafeMutableRawPointer) -> Void
     ) throws(MemoryFault) {
         do throws(MemoryFault) {
@@ -59,7 +59,7 @@ public struct PageMapping: MemoryAccess, Sendable {
                 body(page)
             }
         } catch {
-            log.record(error, operation, caller: mapper, target: owner, location: location)
+            slot.log.record(error, operation, caller: mapper, target: owner, location: location)
             throw error
         }
     }

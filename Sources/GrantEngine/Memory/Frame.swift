@@ -18,8 +18,21 @@ final class Frame: Sendable {
     }
 
     /// Runs `body` with the page's 4,096 bytes, holding the frame lock.
-    func withBytes<R: Sendable, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
+    func withBytes<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
         try storage.withLock { (page: inout PageStorage) throws(E) -> R in try body(page.base) }
+    }
+
+    /// Runs `body` with the bytes of two frames (possibly the same one),
+    /// taking their locks in machine-address order so that two copies in
+    /// opposite directions cannot deadlock.
+    static func withBytes(of first: Frame, and second: Frame, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void) {
+        guard first !== second else { return first.withBytes { page in body(page, page) } }
+        let (outer, inner) = first.machineAddress < second.machineAddress ? (first, second) : (second, first)
+        outer.withBytes { outerPage in
+            inner.withBytes { innerPage in
+                first === outer ? body(outerPage, innerPage) : body(innerPage, outerPage)
+            }
+        }
     }
 }
 
