@@ -107,14 +107,15 @@ enum EngineBench {
         var report = "## GrantEngine: grant bookkeeping and request paths (issue 5)\n\n"
         report += "\(iterations) operations per timed run, median of \(runs) runs.\n\n"
         report += "| per 4 KiB page | time | / hot memcpy | / cold memcpy |\n| --- | --- | --- | --- |\n"
-        report += "| grant + map + unmap + end (guest allocates and writes the entry, backend maps and unmaps by handle, guest ends access and frees the ref) | \(Format.seconds(bookkeeping)) | \(Format.fixed(bookkeeping / memcpyTime, 2))× | \(Format.fixed(bookkeeping / coldMemcpy, 2))× |\n"
-        report += "| copy 4 KiB with memcpy, cache-hot (the same two pages each time) | \(Format.seconds(memcpyTime)) | 1.00× | \(Format.fixed(memcpyTime / coldMemcpy, 2))× |\n"
-        report += "| copy 4 KiB with memcpy, cold (a new page of two 256 MiB buffers each time) | \(Format.seconds(coldMemcpy)) | \(Format.fixed(coldMemcpy / memcpyTime, 2))× | 1.00× |\n"
-        report += "| copy 4 KiB out of a mapped grant, cache-hot (`PageMapping.read`: liveness check under the frame lock + copy) | \(Format.seconds(mappedCopy)) | \(Format.fixed(mappedCopy / memcpyTime, 2))× | \(Format.fixed(mappedCopy / coldMemcpy, 2))× |\n\n"
+        report += "| grant + map + unmap + end (guest allocates and writes the entry, backend maps and unmaps by handle, guest ends access and frees the ref) | \(ns(bookkeeping)) | \(Format.fixed(bookkeeping / memcpyTime, 2))× | \(Format.fixed(bookkeeping / coldMemcpy, 2))× |\n"
+        report += "| copy 4 KiB with memcpy, cache-hot (the same two pages each time) | \(ns(memcpyTime)) | 1.00× | \(Format.fixed(memcpyTime / coldMemcpy, 2))× |\n"
+        report += "| copy 4 KiB with memcpy, cold (a new page of two 256 MiB buffers each time) | \(ns(coldMemcpy)) | \(Format.fixed(coldMemcpy / memcpyTime, 2))× | 1.00× |\n"
+        report += "| copy 4 KiB out of a mapped grant, cache-hot (`PageMapping.read`: liveness check under the frame lock + copy) | \(ns(mappedCopy)) | \(Format.fixed(mappedCopy / memcpyTime, 2))× | \(Format.fixed(mappedCopy / coldMemcpy, 2))× |\n\n"
         report += "One 4 KiB request, frontend map → backend map → backend reads (to-device) or writes (from-device) 4 KiB → backend unmap → frontend unmap:\n\n"
-        report += "| DMA ops | to-device | from-device | to-device vs grant |\n| --- | --- | --- | --- |\n"
+        report += "| DMA ops | to-device | from-device | speed-up over grant (to / from) |\n| --- | --- | --- | --- |\n"
         for row in rows {
-            report += "| \(row.name) | \(Format.seconds(row.toDevice)) | \(Format.seconds(row.fromDevice)) | \(Format.fixed(rows[0].toDevice / row.toDevice, 2))× |\n"
+            report += "| \(row.name) | \(ns(row.toDevice)) | \(ns(row.fromDevice)) | "
+            report += "\(Format.fixed(rows[0].toDevice / row.toDevice, 2))× / \(Format.fixed(rows[0].fromDevice / row.fromDevice, 2))× |\n"
         }
         return report
     }
@@ -133,6 +134,8 @@ enum EngineBench {
         accessor.unmap(mapping)
         try ops.unmap(address, length: 4096, direction: direction)
     }
+
+    private static func ns(_ seconds: Double) -> String { "\(Int((seconds * 1e9).rounded())) ns" }
 
     /// Median time of one call of `body`.
     private static func perOperation(_ body: () throws -> Void) throws -> Double {

@@ -198,4 +198,55 @@ final class Shared<Value>: @unchecked Sendable {
             #expect(device.statistics.grantsOutstanding == live.withLock { $0.count })
         }
     }
+
+    @Test func copiesInOppositeDirectionsDoNotDeadlock() throws {
+        let system = try System()
+        let first = try system.guest.pages.allocate(pages: 2).address
+        let second = try system.guest.pages.allocate(pages: 2).address
+        let memory = system.guest.memory
+        onThreads([
+            { for _ in 0..<2000 { try? memory.copy(from: first.advanced(by: 100), to: second.advanced(by: 3000), count: 5000) } },
+            { for _ in 0..<2000 { try? memory.copy(from: second.advanced(by: 3000), to: first.advanced(by: 100), count: 5000) } },
+        ])
+        #expect(memory.residentFrames == 4)
+    }
+
+    @Test func aGuestRewritingAnEntryWhileTheBackendMapsIt() throws {
+        // The guest flips the grantee between the backend and d3; Xen's
+        // compare-and-swap either pins a consistent entry or refuses.
+        let system = try System()
+        let (ref, frame) = try system.grantedPage()
+        let stop = Atomic<Bool>(false)
+        let outcomes = Shared<[String: Int]>([:])
+        onThreads([
+            {
+                for index in 0..<20_000 {
+                    let grantee = index % 2 == 0 ? System.otherID : System.backendID
+                    system.guest.grants.grantForeignAccess(ref, to: grantee, frame: frame, access: .writable)
+                }
+                stop.store(true, ordering: .releasing)
+            },
+            {
+                while !stop.load(ordering: .acquiring) {
+                    let outcome: String
+                    do throws(GrantError) {
+                        let mapping = try system.backend.hypercalls.mapGrantRef(ref, of: System.guestID, access: .writable)
+                        try system.backend.hypercalls.unmapGrantRef(mapping.handle ?? MapHandle(0))
+                        outcome = "mapped"
+                    } catch {
+                        switch error {
+                        case .grantedToOtherDomain: outcome = "other"
+                        case .unstableEntry: outcome = "unstable"
+                        default: outcome = "\(error)"
+                        }
+                    }
+                    outcomes.withLock { $0[outcome, default: 0] += 1 }
+                }
+            },
+        ])
+        let seen = outcomes.withLock { $0 }
+        #expect(Set(seen.keys).isSubset(of: ["mapped", "other", "unstable"]))
+        // Whatever the guest wrote last, the entry is no longer pinned.
+        #expect(system.guest.grants.entry(ref)?.isInUse == false)
+    }
 }

@@ -25,7 +25,6 @@ struct SlotPool {
     }
 
     var slotCount: Int { used.count }
-    var freeSlots: Int { used.reduce(0) { $0 + ($1 ? 0 : 1) } }
 
     /// Slots needed for `length` bytes.
     func slots(for length: Int) -> Int { (length + slotSize - 1) / slotSize }

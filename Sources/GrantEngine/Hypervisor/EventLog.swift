@@ -19,7 +19,6 @@ public struct GrantEvent: Hashable, Sendable, CustomStringConvertible {
         case handle(MapHandle)
         case frame(FrameNumber)
         case address(DMAAddress)
-        case offset(Int)
 
         public var description: String {
             switch self {
@@ -27,7 +26,6 @@ public struct GrantEvent: Hashable, Sendable, CustomStringConvertible {
             case .handle(let handle): handle.description
             case .frame(let frame): frame.description
             case .address(let address): "address \(address)"
-            case .offset(let offset): "offset \(offset)"
             }
         }
     }

@@ -33,8 +33,6 @@ public struct GrantEntry: Hashable, Sendable, CustomStringConvertible {
         self.frame = frame
     }
 
-    public static let empty = GrantEntry(flags: GrantFlag.invalid, domain: DomainID(0), frame: 0)
-
     /// The entry as the 8-byte little-endian word it is in memory: flags in
     /// bits 0–15, domid in 16–31, frame in 32–63.
     init(word: UInt64) {
