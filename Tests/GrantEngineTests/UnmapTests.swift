@@ -148,4 +148,18 @@ import Testing
         #expect(throws: MemoryFault.notMapped) { try mapping.write(at: 0, bytes: [1]) }
         #expect(system.events.map(\.operation) == [.read, .write])
     }
+
+    @Test func noForcedRevocationOfAnInUseGrant() throws {
+        // §8.7: the guest can only try to end access; Xen never pulls a
+        // mapping. Rewriting the entry does not stop the mapping either.
+        let system = try System()
+        let (ref, frame) = try system.grantedPage(byte: 0x10)
+        let mapping = try system.backend.hypercalls.mapGrantRef(ref, of: guest, access: .writable)
+        #expect(!system.guest.grants.endForeignAccess(ref))
+        system.guest.grants.grantForeignAccess(ref, to: System.otherID, frame: frame, access: .readOnly)
+        try mapping.write(at: 0, bytes: [0x20])
+        #expect(try system.guest.memory.read(at: frame.address, count: 1) == [0x20])
+        try system.backend.hypercalls.unmapGrantRef(try #require(mapping.handle))
+        #expect(throws: MemoryFault.notMapped) { try mapping.read(at: 0, count: 1) }
+    }
 }
