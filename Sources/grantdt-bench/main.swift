@@ -8,6 +8,7 @@ import SystemIO
 let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = [
     "devicetree": DeviceTreeBench.run,
     "binder": BinderBench.run,
+    "engine": EngineBench.run,
 ]
 
 /// The directory holding this executable, from /proc/self/exe.
