@@ -1,0 +1,75 @@
+import Diagnostics
+
+/// One input file's bytes with a line index: turns byte offsets into
+/// 1-based lines and byte columns (a tab is one column), with the line's
+/// text for the caret display.
+struct SourceText: Sendable {
+    let file: String
+    let bytes: [UInt8]
+    /// Offset of the first byte of each line.
+    private let lineStarts: [Int]
+
+    init(file: String, bytes: [UInt8]) {
+        self.file = file
+        self.bytes = bytes
+        var starts = [0]
+        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+            starts.append(offset + 1)
+        }
+        // A final newline ends the last line; it does not start another.
+        if starts.count > 1, starts.last == bytes.count { starts.removeLast() }
+        lineStarts = starts
+    }
+
+    var lineCount: Int { lineStarts.count }
+
+    /// The 0-based line index holding `offset` (offsets past the end belong to the last line).
+    private func lineIndex(of offset: Int) -> Int {
+        var low = 0, high = lineStarts.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if lineStarts[mid] <= offset { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+
+    /// Offset just past the last content byte of a line (before `\r\n` or `\n`).
+    private func lineContentEnd(_ index: Int) -> Int {
+        var end = index + 1 < lineStarts.count ? lineStarts[index + 1] - 1 : bytes.count
+        if end > lineStarts[index], end - 1 < bytes.count, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        return max(end, lineStarts[index])
+    }
+
+    /// The text of a 1-based line without its line ending.
+    func lineText(_ line: Int) -> String {
+        let index = min(max(line - 1, 0), lineStarts.count - 1)
+        return String(decoding: bytes[lineStarts[index]..<lineContentEnd(index)], as: UTF8.self)
+    }
+
+    /// The location of `length` bytes at `offset`. The caret never runs past
+    /// the end of the line; an offset at a line end (or the file end) points
+    /// just after the line's last character.
+    func location(offset: Int, length: Int = 1) -> SourceLocation {
+        let clamped = min(max(offset, 0), bytes.count)
+        let index = lineIndex(of: clamped)
+        let start = lineStarts[index]
+        let column = min(clamped, lineContentEnd(index)) - start + 1
+        let room = lineContentEnd(index) - start + 1 - column
+        let span = max(1, min(length, room))
+        return SourceLocation(file: file, line: index + 1, column: column, span: span, sourceLine: lineText(index + 1))
+    }
+
+    /// The location of the byte range, clamped to its first line.
+    func location(_ range: Range<Int>) -> SourceLocation {
+        location(offset: range.lowerBound, length: range.count)
+    }
+
+    /// Whether two offsets are on the same line.
+    func sameLine(_ first: Int, _ second: Int) -> Bool { lineIndex(of: first) == lineIndex(of: second) }
+
+    /// Whether only blanks stand between the start of its line and `offset`.
+    func startsLine(_ offset: Int) -> Bool {
+        let start = lineStarts[lineIndex(of: offset)]
+        return bytes[start..<min(offset, bytes.count)].allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    }
+}

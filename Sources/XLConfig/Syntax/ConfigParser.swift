@@ -1,0 +1,373 @@
+import Diagnostics
+
+/// The outcome of parsing a file.
+struct ConfigSyntax: Sendable {
+    /// Settings in file order, `+=` already applied.
+    var settings: [Setting]
+    var diagnostics: [Diagnostic]
+    /// False when xl would refuse the whole file (any lexical or grammar error).
+    var isUsable: Bool
+    /// Keys whose setting was dropped because of a syntax error, so that
+    /// later checks do not report the consequence (a "missing" name) again.
+    var brokenKeys: Set<String>
+}
+
+/// xl's config grammar (`libxlu_cfg_y.y`) by recursive descent:
+///
+///     file       := (setting? (NEWLINE | ';'))* setting?
+///     setting    := KEY ('=' | '+=') value
+///     value      := STRING | NUMBER | '[' NEWLINE* items? ']'
+///     items      := value NEWLINE* (',' NEWLINE* value NEWLINE*)* (',' NEWLINE*)?
+///
+/// Errors recover like xl's `error NEWLINE` rule, skipping to the end of
+/// the statement, but across a whole unclosed list, so each broken
+/// statement is reported once.
+struct ConfigParser {
+    private let source: SourceText
+    private var tokens: [Token] = []
+    private var index = 0
+    private var settings: [Setting] = []
+    private var diagnostics: [Diagnostic] = []
+    private var usable = true
+    private var brokenKeys = Set<String>()
+    /// How many lists are open at the current token.
+    private var depth = 0
+    /// How many lists were open where the last error was reported.
+    private var recoveryDepth = 0
+
+    init(source: SourceText) { self.source = source }
+
+    mutating func parseFile() -> ConfigSyntax {
+        var lexer = ConfigLexer(source: source)
+        tokens = lexer.tokenize()
+        diagnostics = lexer.diagnostics
+        usable = !diagnostics.contains { $0.severity == .error }
+        while true {
+            switch peek.kind {
+            case .newline, .semicolon: index += 1
+            case .end: return ConfigSyntax(settings: settings, diagnostics: diagnostics, isUsable: usable, brokenKeys: brokenKeys)
+            case .word: parseSetting()
+            default:
+                reportAtStatementStart(peek)
+                recover()
+            }
+        }
+    }
+
+    // MARK: Grammar
+
+    private var peek: Token { tokens[index] }
+
+    private mutating func advance() -> Token {
+        let token = tokens[index]
+        if index < tokens.count - 1 { index += 1 }
+        return token
+    }
+
+    private mutating func parseSetting() {
+        let keyToken = advance()
+        let key = text(keyToken)
+        let operation: Setting.Operation
+        switch peek.kind {
+        case .assign: operation = .assign
+        case .append: operation = .append
+        default:
+            reportMissingOperator(key: keyToken, found: peek)
+            brokenKeys.insert(key)
+            recover()
+            return
+        }
+        let operatorToken = advance()
+        guard let value = parseValue(key: key) else {
+            brokenKeys.insert(key)
+            recover()
+            return
+        }
+        switch peek.kind {
+        case .newline, .semicolon: index += 1
+        case .end: break
+        case .invalid(let problem):
+            reportInvalid(peek, problem, context: .afterValue(key))
+            brokenKeys.insert(key)
+            recover()
+            return
+        default:
+            fail(XLRules.syntax, peek, "expected the end of the `\(key)` setting, found \(describe(peek))",
+                 hint: "put each setting on its own line or end it with `;`; join strings with +=")
+            brokenKeys.insert(key)
+            recover()
+            return
+        }
+        store(Setting(key: key, keyRange: keyToken.range, operation: operation, operatorRange: operatorToken.range, value: value))
+    }
+
+    private mutating func parseValue(key: String) -> ConfigValue? {
+        let token = peek
+        switch token.kind {
+        case .string, .number:
+            index += 1
+            guard let text = token.value else { return nil }
+            return .atom(Atom(text: text, range: token.range, isNumberToken: token.kind == .number))
+        case .openBracket:
+            return parseList(key: key)
+        case .word:
+            reportUnquoted(token, key: key)
+            return nil
+        case .invalid(let problem):
+            reportInvalid(token, problem, context: .value(key))
+            return nil
+        case .newline, .semicolon, .end:
+            fail(XLRules.syntax, token, "`\(key)` has no value", hint: "write a value after `=`, for example \(key) = \"...\"")
+            return nil
+        default:
+            fail(XLRules.syntax, token, "expected a value for `\(key)`, found \(describe(token))",
+                 hint: "a value is a quoted string, a number or a [ list ]")
+            return nil
+        }
+    }
+
+    private mutating func parseList(key: String) -> ConfigValue? {
+        let open = advance()
+        depth += 1
+        defer { depth -= 1 }
+        var items: [ConfigValue] = []
+        skipNewlines()
+        while true {
+            // Here the list is empty or the last item ended with a comma.
+            if peek.kind == .closeBracket {
+                let close = advance()
+                return .list(ListValue(items: items, range: open.range.lowerBound..<close.range.upperBound))
+            }
+            if peek.kind == .comma {
+                fail(XLRules.syntax, peek, "empty item in the `\(key)` list", hint: "remove the extra comma")
+                return nil
+            }
+            if reportUnclosed(open, key: key) { return nil }
+            guard let item = parseValue(key: key) else { return nil }
+            items.append(item)
+            skipNewlines()
+            switch peek.kind {
+            case .comma:
+                index += 1
+                skipNewlines()
+            case .closeBracket:
+                let close = advance()
+                return .list(ListValue(items: items, range: open.range.lowerBound..<close.range.upperBound))
+            case .string, .number, .openBracket:
+                if !reportUnclosed(open, key: key) {
+                    fail(XLRules.syntax, peek, "missing `,` between items of the `\(key)` list", hint: "separate list items with commas")
+                }
+                return nil
+            case .word:
+                if !reportUnclosed(open, key: key) { reportUnquoted(peek, key: key) }
+                return nil
+            case .invalid(let problem):
+                reportInvalid(peek, problem, context: .afterValue(key))
+                return nil
+            default:
+                if !reportUnclosed(open, key: key) {
+                    fail(XLRules.syntax, peek, "expected `,` or `]` in the `\(key)` list, found \(describe(peek))",
+                         hint: "separate list items with commas and close the list with `]`")
+                }
+                return nil
+            }
+        }
+    }
+
+    /// A list still open at the end of the file, or when the next line
+    /// starts a new setting, is reported at its `[`.
+    private mutating func reportUnclosed(_ open: Token, key: String) -> Bool {
+        guard peek.kind == .end || startsNewSetting(at: index) else { return false }
+        fail(XLRules.syntax, open, "the `\(key)` list is not closed", hint: "add `]` after the last item")
+        return true
+    }
+
+    private mutating func skipNewlines() {
+        while peek.kind == .newline { index += 1 }
+    }
+
+    /// `KEY =` or `KEY +=` at the start of a line.
+    private func startsNewSetting(at position: Int) -> Bool {
+        let token = tokens[position]
+        guard token.kind == .word, position > 0, tokens[position - 1].kind == .newline else { return false }
+        let next = tokens[min(position + 1, tokens.count - 1)].kind
+        return next == .assign || next == .append
+    }
+
+    /// Skips the rest of a broken statement: to a newline or `;` outside
+    /// any list, or to the next line that starts a new setting.
+    private mutating func recover() {
+        var open = recoveryDepth
+        recoveryDepth = 0
+        while true {
+            switch peek.kind {
+            case .end: return
+            case .newline where open == 0, .semicolon where open == 0:
+                index += 1
+                return
+            case .openBracket: open += 1
+            case .closeBracket: open = max(open - 1, 0)
+            case .word where startsNewSetting(at: index): return
+            default: break
+            }
+            index += 1
+        }
+    }
+
+    // MARK: Storing (xlu__cfg_set_store)
+
+    private mutating func store(_ setting: Setting) {
+        var setting = setting
+        if setting.operation == .append, let previous = settings.last(where: { $0.key == setting.key }) {
+            switch (previous.value, setting.value) {
+            case let (.atom(old), .atom(new)):
+                var joined = new
+                joined.text = old.text.appending(new.text)
+                setting.value = .atom(joined)
+            case let (.list(old), .list(new)):
+                setting.value = .list(ListValue(items: old.items + new.items, range: new.range))
+            default:
+                let kinds = previous.value.isList ? ("a string", "a list") : ("a list", "a string")
+                report(XLRules.addMismatch.at(
+                    source.location(setting.operatorRange),
+                    "cannot add \(kinds.0) to `\(setting.key)`, which is \(kinds.1) (line \(source.location(offset: previous.keyRange.lowerBound).line))",
+                    hint: "append a string to a string and a list to a list"))
+                brokenKeys.insert(setting.key)
+                return
+            }
+        }
+        settings.append(setting)
+    }
+
+    // MARK: Reports
+
+    private func text(_ token: Token) -> String { String(decoding: source.bytes[token.range], as: UTF8.self) }
+
+    private mutating func fail(_ rule: Rule, _ token: Token, _ message: String, hint: String) {
+        let length = token.kind == .newline || token.kind == .end ? 1 : token.range.count
+        report(rule.at(source.location(offset: token.range.lowerBound, length: length), message, hint: hint))
+    }
+
+    /// Records a grammar-level error: xl refuses the whole file.
+    private mutating func report(_ diagnostic: Diagnostic) {
+        diagnostics.append(diagnostic)
+        usable = false
+        recoveryDepth = depth
+    }
+
+    private func describe(_ token: Token) -> String {
+        switch token.kind {
+        case .newline: "the end of the line"
+        case .end: "the end of the file"
+        case .string: "the string \(text(token))"
+        case .number: "the number \(text(token))"
+        case .word: "the word `\(text(token))`"
+        default: "`\(text(token))`"
+        }
+    }
+
+    /// Something other than a key where a setting should start.
+    private mutating func reportAtStatementStart(_ token: Token) {
+        switch token.kind {
+        case .invalid(let problem):
+            reportInvalid(token, problem, context: .statementStart)
+        case .assign, .append:
+            fail(XLRules.syntax, token, "a setting needs a key before `\(text(token))`", hint: "write KEY = VALUE")
+        default:
+            fail(XLRules.syntax, token, "expected a key at the start of a setting, found \(describe(token))",
+                 hint: "a setting is KEY = VALUE with a lowercase key; lists that span lines need their `[` on the key's line")
+        }
+    }
+
+    private mutating func reportMissingOperator(key: Token, found: Token) {
+        let name = text(key)
+        if case .invalid(let problem) = found.kind, found.range.lowerBound == key.range.upperBound {
+            // Attached to the key: `my-key`, `memoryMB`.
+            let whole = key.range.lowerBound..<found.range.upperBound
+            let written = String(decoding: source.bytes[whole], as: UTF8.self)
+            if case .badCharacter = problem {
+                report(XLRules.lexical.at(
+                    source.location(whole), "`\(written)` is not a valid key: keys use only lowercase letters, digits, `_` and `.`",
+                    hint: suggestionHint(for: written)))
+                return
+            }
+        }
+        switch found.kind {
+        case .string, .number, .openBracket, .word:
+            fail(XLRules.syntax, found, "missing `=` between `\(name)` and its value", hint: "write \(name) = VALUE")
+        default:
+            if case .invalid(let problem) = found.kind {
+                reportInvalid(found, problem, context: .value(name))
+            } else {
+                fail(XLRules.syntax, found, "expected `=` after `\(name)`, found \(describe(found))", hint: "write \(name) = VALUE")
+            }
+        }
+    }
+
+    private mutating func reportUnquoted(_ token: Token, key: String) {
+        let word = text(token)
+        let hint: String
+        switch word {
+        case "true", "yes", "on", "y": hint = "xl has no boolean words: write \(key) = 1"
+        case "false", "no", "off", "n": hint = "xl has no boolean words: write \(key) = 0"
+        default: hint = "strings need quotes: write \(key) = \"\(word)\""
+        }
+        fail(XLRules.unquoted, token, "unquoted word `\(word)` as the value of `\(key)`", hint: hint)
+    }
+
+    /// Where rejected bytes were found: decides what the user most likely meant.
+    private enum Context {
+        case statementStart
+        case value(String)
+        case afterValue(String)
+    }
+
+    private mutating func reportInvalid(_ token: Token, _ problem: LexProblem, context: Context) {
+        switch problem {
+        case .unterminatedString:
+            fail(XLRules.lexical, token, "string is not closed on this line", hint: "add the closing quote; a string cannot span lines")
+        case .nulInString:
+            fail(XLRules.lexical, token, "NUL byte inside a string (xl would cut the string there)", hint: "remove the NUL byte")
+        case .badCharacter(let byte):
+            let (message, hint) = explainBadCharacter(token, byte, context: context)
+            fail(XLRules.lexical, token, message, hint: hint)
+        }
+    }
+
+    private func explainBadCharacter(_ token: Token, _ byte: UInt8, context: Context) -> (String, String) {
+        let written = text(token)
+        let previous = tokens[max(index - 1, 0)]
+        if previous.kind == .number, previous.range.upperBound == token.range.lowerBound, index > 0 {
+            let number = text(previous) + written
+            if number.hasPrefix("0x"), number.dropFirst(2).allSatisfy(\.isHexDigit) {
+                return ("`\(number)`: xl reads only lowercase hex digits in unquoted numbers", "write \(number.lowercased()), or quote it")
+            }
+            if byte == Ascii.dot {
+                return ("`\(number)` is not a whole number; xl numbers are integers", "write a whole number")
+            }
+            return ("`\(number)` is not a number xl can read", "write only the digits (no units or suffixes), or quote the value if it is a string")
+        }
+        if byte == Ascii.minus, token.range.count > 1, Ascii.isDigit(source.bytes[token.range.lowerBound + 1]) {
+            return ("`\(written)`: xl numbers have no sign", "write a number without `-`")
+        }
+        switch context {
+        case .value(let key):
+            return ("unquoted text `\(written)` as the value of `\(key)`", "strings need quotes: write \(key) = \"\(written)\"")
+        case .afterValue(let key):
+            return ("unexpected `\(written)` after the value of `\(key)`", "quote the whole value, or put the next setting on its own line")
+        case .statementStart where Ascii.isUpper(byte):
+            return ("`\(written)` is not a valid key: keys start with a lowercase letter", suggestionHint(for: written))
+        case .statementStart:
+            let pythonish = [Ascii.plus, Ascii.minus, Ascii.dot, UInt8(ascii: "("), UInt8(ascii: ")"), Ascii.colon].contains(byte)
+            return ("unexpected `\(written)` at the start of a setting", pythonish
+                ? "xl.cfg is not Python: write KEY = VALUE with quoted strings (xl will also say the file looks like Python)"
+                : "write KEY = VALUE with quoted strings")
+        }
+    }
+
+    /// Hint for a key written with characters keys cannot have.
+    private func suggestionHint(for written: String) -> String {
+        let lowered = String(written.lowercased().map { $0 == "-" ? "_" : $0 })
+        return "keys are lowercase letters, digits, `_` and `.`: did you mean `\(lowered)`?"
+    }
+}
