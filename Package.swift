@@ -55,7 +55,9 @@ let package = Package(
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
-        .testTarget(name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
         .testTarget(name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"], swiftSettings: strict),

@@ -60,24 +60,26 @@ struct GuestReader {
     }
 
     private mutating func readType() {
-        var type: Located<GuestType>?
-        if let written = settings.string("type") {
-            type = matchType(written, candidates: [("hvm", .hvm), ("pv", .pv), ("pvh", .pvh)], key: "type")
+        var type: (value: Located<GuestType>, written: String)?
+        if let written = settings.string("type"),
+           let value = matchType(written, candidates: [("hvm", .hvm), ("pv", .pv), ("pvh", .pvh)], key: "type") {
+            type = (value, written.value)
         }
         if let written = settings.string("builder"),
            let builder = matchType(written, candidates: [("hvm", .hvm), ("generic", .pv)], key: "builder") {
-            if let type, type.value != builder.value {
+            if let type, type.value.value != builder.value {
                 report(XLRules.invalidValue.at(
-                    builder.location, "`builder` says \(builder.value.rawValue) but `type` says \(type.value.rawValue): xl refuses the contradiction",
+                    builder.location, "`builder` says \(builder.value.rawValue) but `type` says \(type.value.value.rawValue): xl refuses the contradiction",
                     hint: "remove builder (deprecated since Xen 4.10) and keep type"))
-            } else {
-                type = builder
+                return
             }
+            if type == nil { type = (builder, written.value) }
         }
         guard let type else { return }
-        guest.type = type
-        if type.value == .pv {
-            report(XLRules.typePV.at(type.location, "libxl builds a pv guest on Arm as PVH (\"Converting PV guest to PVH.\")",
+        guest.type = type.value
+        if type.value.value == .pv {
+            let reading = type.written == "pv" ? "" : "xl reads `\(type.written)` as pv, and "
+            report(XLRules.typePV.at(type.value.location, reading + "libxl builds pv guests on Arm as PVH (\"Converting PV guest to PVH.\")",
                                      hint: "write type = \"pvh\""))
         }
     }
@@ -91,7 +93,7 @@ struct GuestReader {
                 hint: "on Arm write type = \"pvh\""))
             return nil
         }
-        if written.value != match.0 {
+        if written.value != match.0, match.1 != .pv {
             let reading = written.value.isEmpty ? "an empty `\(key)`" : "`\(written.value)`"
             report(XLRules.typePrefix.at(written.location, "xl completes \(reading) to `\(match.0)`",
                                          hint: "write \(key) = \"\(match.0)\"; Arm guests are \"pvh\""))

@@ -35,9 +35,11 @@ struct SourceText: Sendable {
 
     /// Offset just past the last content byte of a line (before `\r\n` or `\n`).
     private func lineContentEnd(_ index: Int) -> Int {
-        var end = index + 1 < lineStarts.count ? lineStarts[index + 1] - 1 : bytes.count
-        if end > lineStarts[index], end - 1 < bytes.count, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        return max(end, lineStarts[index])
+        let start = lineStarts[index]
+        var end = index + 1 < lineStarts.count ? lineStarts[index + 1] : bytes.count
+        if end > start, bytes[end - 1] == Ascii.newline { end -= 1 }
+        if end > start, bytes[end - 1] == Ascii.carriageReturn { end -= 1 }
+        return end
     }
 
     /// The text of a 1-based line without its line ending.
