@@ -281,11 +281,11 @@ struct ConfigParser {
 
     private mutating func reportMissingOperator(key: Token, found: Token) {
         let name = text(key)
-        if case .invalid(let problem) = found.kind, found.range.lowerBound == key.range.upperBound {
-            // Attached to the key: `my-key`, `memoryMB`.
+        if case .invalid(.badCharacter(let byte)) = found.kind, found.range.lowerBound == key.range.upperBound {
+            // Attached to the key: `my-key`, `memoryMB`; other characters are not meant as part of a key.
             let whole = key.range.lowerBound..<found.range.upperBound
             let written = String(decoding: source.bytes[whole], as: UTF8.self)
-            if case .badCharacter = problem {
+            if Ascii.isUpper(byte) || byte == Ascii.minus {
                 report(XLRules.lexical.at(
                     source.location(whole), "`\(written)` is not a valid key: keys use only lowercase letters, digits, `_` and `.`",
                     hint: suggestionHint(for: written)))
@@ -297,7 +297,7 @@ struct ConfigParser {
             fail(XLRules.syntax, found, "missing `=` between `\(name)` and its value", hint: "write \(name) = VALUE")
         default:
             if case .invalid(let problem) = found.kind {
-                reportInvalid(found, problem, context: .value(name))
+                reportInvalid(found, problem, context: .afterKey(name))
             } else {
                 fail(XLRules.syntax, found, "expected `=` after `\(name)`, found \(describe(found))", hint: "write \(name) = VALUE")
             }
@@ -318,6 +318,7 @@ struct ConfigParser {
     /// Where rejected bytes were found: decides what the user most likely meant.
     private enum Context {
         case statementStart
+        case afterKey(String)
         case value(String)
         case afterValue(String)
     }
@@ -358,11 +359,18 @@ struct ConfigParser {
         case .statementStart where Ascii.isUpper(byte):
             return ("`\(written)` is not a valid key: keys start with a lowercase letter", suggestionHint(for: written))
         case .statementStart:
-            let pythonish = [Ascii.plus, Ascii.minus, Ascii.dot, UInt8(ascii: "("), UInt8(ascii: ")"), Ascii.colon].contains(byte)
-            return ("unexpected `\(written)` at the start of a setting", pythonish
-                ? "xl.cfg is not Python: write KEY = VALUE with quoted strings (xl will also say the file looks like Python)"
-                : "write KEY = VALUE with quoted strings")
+            return ("unexpected `\(written)` at the start of a setting", keyValueHint(byte))
+        case .afterKey(let key):
+            return ("unexpected `\(written)` after the key `\(key)`", keyValueHint(byte))
         }
+    }
+
+    /// xl flags `+ - . ( ) :` as signs of Python, which old xm configs were.
+    private func keyValueHint(_ byte: UInt8) -> String {
+        let pythonish = [Ascii.plus, Ascii.minus, Ascii.dot, UInt8(ascii: "("), UInt8(ascii: ")"), Ascii.colon].contains(byte)
+        return pythonish
+            ? "xl.cfg is not Python: write KEY = VALUE with quoted strings (xl will also say the file looks like Python)"
+            : "write KEY = VALUE with quoted strings"
     }
 
     /// Hint for a key written with characters keys cannot have.
