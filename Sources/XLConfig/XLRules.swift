@@ -35,6 +35,10 @@ public enum XLRules {
         "XL-COMMENT-EOF", .warning,
         summary: "a comment on the last line without a newline: xl's lexer refuses it",
         fix: "end the file with a newline")
+    public static let lastByte = Rule(
+        "XL-LAST-BYTE", .warning,
+        summary: "an invalid character as the very last byte of the file (no newline after it): xl drops it without a word",
+        fix: "remove the character, or end the file with a newline")
     public static let overridden = Rule(
         "XL-OVERRIDDEN", .note,
         summary: "a key set again later with `=`: xl uses only the last assignment",
@@ -180,7 +184,7 @@ public enum XLRules {
 
     /// Every front-end rule, in README order.
     public static let all: [Rule] = [
-        lexical, unquoted, syntax, escape, addMismatch, crlf, commentAtEOF, overridden, unknownKey, versionKey,
+        lexical, unquoted, syntax, escape, addMismatch, crlf, commentAtEOF, lastByte, overridden, unknownKey, versionKey,
         notANumber, octal, addNumber, notAList, notSingle, nestedList,
         nameMissing, invalidValue, maxvcpus, vcpusRaised, cmdlineWins, acpi, typePV, typePrefix,
         diskSpec, diskTargetRest, diskBackend,

@@ -26,6 +26,7 @@ import XLConfig
         Case(rule: "XL-ADD-MISMATCH", line: 4, column: 7, severity: .error, exitCode: 1),
         Case(rule: "XL-CRLF", line: 2, column: 15, severity: .warning, exitCode: 0),
         Case(rule: "XL-COMMENT-EOF", line: 3, column: 1, severity: .warning, exitCode: 0),
+        Case(rule: "XL-LAST-BYTE", line: 3, column: 13, severity: .warning, exitCode: 0),
         Case(rule: "XL-OVERRIDDEN", line: 3, column: 1, severity: .note, exitCode: 0),
         Case(rule: "XL-UNKNOWN-KEY", line: 3, column: 1, severity: .warning, exitCode: 0),
         Case(rule: "XL-VERSION-KEY", line: 3, column: 1, severity: .warning, exitCode: 0, version: "4.18"),

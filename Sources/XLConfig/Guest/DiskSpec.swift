@@ -115,6 +115,10 @@ struct DiskSpecParser {
                 if !positional(DiskSpec.Field(value: text(stripComma(range)), range: stripComma(range))) { return }
                 lastPositional = (range, problemsBefore)
                 continue
+            case .bad where range.upperBound == bytes.count:
+                // Flex reaches the end of input before the error rule can
+                // match, so a bad last byte is dropped without a word.
+                continue
             case .bad:
                 badSyntax(at: range.lowerBound, rest: lexer.restOfLine(from: range.lowerBound), after: lastPositional)
                 return

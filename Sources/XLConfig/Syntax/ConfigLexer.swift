@@ -47,10 +47,26 @@ struct ConfigLexer {
         case Ascii.hash: return comment()
         case Ascii.singleQuote, Ascii.doubleQuote: return quoted(byte)
         default:
-            // xl's `lexerr` state swallows the rest of the non-blank run.
-            offset = scan(from: offset + 1) { !Ascii.isBlank($0) && $0 != Ascii.newline }
-            return Token(kind: .invalid(.badCharacter(byte)), range: start..<offset)
+            return badCharacter(byte)
         }
+    }
+
+    /// A byte no token starts with. xl's `lexerr` state swallows the rest
+    /// of the non-blank run into the error, but it only reports once it
+    /// has matched something after the bad byte: a bad last byte of the
+    /// file is dropped without a word.
+    private mutating func badCharacter(_ byte: UInt8) -> Token {
+        let start = offset
+        guard offset + 1 < bytes.count else {
+            offset += 1
+            diagnostics.append(XLRules.lastByte.at(
+                source.location(offset: start),
+                "the last byte of the file, `\(String(decoding: [byte], as: UTF8.self))`, is not valid here and has no newline after it: xl drops it without a word",
+                hint: "remove it, or end the file with a newline (xl then reports it as an error)"))
+            return Token(kind: .end, range: offset..<offset)
+        }
+        offset = scan(from: offset + 1) { !Ascii.isBlank($0) && $0 != Ascii.newline }
+        return Token(kind: .invalid(.badCharacter(byte)), range: start..<offset)
     }
 
     private mutating func single(_ kind: Token.Kind) -> Token {
@@ -90,6 +106,10 @@ struct ConfigLexer {
     private mutating func comment() -> Token {
         let start = offset
         offset = scan(from: offset) { $0 != Ascii.newline }
+        if offset == bytes.count, offset == start + 1 {
+            // A lone `#` as the last byte: xl drops it like any bad last byte, and nothing is lost.
+            return Token(kind: .end, range: offset..<offset)
+        }
         guard offset < bytes.count else {
             diagnostics.append(XLRules.commentAtEOF.at(
                 source.location(offset: start, length: offset - start),
@@ -117,6 +137,7 @@ struct ConfigLexer {
             }
         }
         guard cursor < bytes.count, bytes[cursor] == quote else {
+            if start + 1 == bytes.count { return badCharacter(quote) }
             offset = scan(from: start) { $0 != Ascii.newline }
             if offset > start, bytes[offset - 1] == Ascii.carriageReturn, offset == bytes.count || bytes[offset] == Ascii.newline {
                 offset -= 1
