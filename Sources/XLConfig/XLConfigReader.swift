@@ -51,9 +51,21 @@ public enum XLConfigReader {
 
 /// Findings in reading order, each problem once.
 enum DiagnosticOrder {
+    /// What makes two findings the same report (the source line is left out:
+    /// hashing a long line for every finding on it would cost far too much).
+    private struct Identity: Hashable {
+        let rule: String
+        let line: Int?
+        let column: Int?
+        let span: Int
+        let message: String
+    }
+
     static func sortedUnique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
-        var seen = Set<Diagnostic>()
-        let unique = diagnostics.filter { seen.insert($0).inserted }
+        var seen = Set<Identity>()
+        let unique = diagnostics.filter {
+            seen.insert(Identity(rule: $0.rule, line: $0.line, column: $0.column, span: $0.span, message: $0.message)).inserted
+        }
         return unique.enumerated().sorted { lhs, rhs in
             let left = (lhs.element.line ?? 0, lhs.element.column ?? 0, lhs.offset)
             let right = (rhs.element.line ?? 0, rhs.element.column ?? 0, rhs.offset)

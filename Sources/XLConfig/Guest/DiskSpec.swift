@@ -67,8 +67,19 @@ struct DiskSpecParser {
 
     private func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
 
+    /// Problems reported per spec; the rest are summed up in one line.
+    static let problemLimit = 10
+
     private mutating func fail(_ message: String, _ range: Range<Int>, hint: String? = nil) {
-        spec.problems.append(DiskSpec.Problem(message: message, range: range, hint: hint))
+        switch spec.problems.count {
+        case ..<Self.problemLimit:
+            spec.problems.append(DiskSpec.Problem(message: message, range: range, hint: hint))
+        case Self.problemLimit:
+            spec.problems.append(DiskSpec.Problem(message: "more problems in this disk spec are not shown", range: range,
+                                                  hint: "fix the problems above first"))
+        default:
+            break
+        }
     }
 
     /// The range without one trailing comma (xl's `STRIP(',')`).

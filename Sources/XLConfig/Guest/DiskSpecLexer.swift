@@ -66,18 +66,45 @@ struct DiskSpecLexer {
     /// `grant_usage=` exists in the disk syntax from 4.19.
     private let hasGrantUsage: Bool
     private(set) var offset = 0
+    /// For each offset, where the next newline, comma, and `=` or comma are
+    /// (or the end): keeps every rule O(1) so long specs lex in linear time.
+    private let nextNewline: [Int]
+    private let nextComma: [Int]
+    private let nextEqualsOrComma: [Int]
 
     init(spec: [UInt8], version: XenVersion) {
         self.spec = spec
         hasGrantUsage = version >= XenVersion(major: 4, minor: 19)
+        nextNewline = Self.nextIndex(in: spec) { $0 == Ascii.newline }
+        nextComma = Self.nextIndex(in: spec) { $0 == Ascii.comma }
+        nextEqualsOrComma = Self.nextIndex(in: spec) { $0 == Ascii.comma || $0 == Ascii.equals }
     }
+
+    private static func nextIndex(in bytes: [UInt8], where matches: (UInt8) -> Bool) -> [Int] {
+        var table = [Int](repeating: bytes.count, count: bytes.count + 1)
+        for index in bytes.indices.reversed() {
+            table[index] = matches(bytes[index]) ? index : table[index + 1]
+        }
+        return table
+    }
+
+    /// Every rule in order, with the literal text of keyword and flag rules as bytes.
+    private static let rules: [(rule: DiskRule, literal: [UInt8]?)] = DiskRule.allCases.map { rule in
+        (rule, (rule.keyword ?? rule.flag).map { Array($0.utf8) })
+    }
+    private static let target = Array("target=".utf8)
+    private static let formatPrefixes = ["raw", "qcow", "qcow2", "vhd"].map { Array(($0 + ":").utf8) }
+    private static let scriptPrefixes = ["iscsi", "nbd", "enbd", "drbd"].map { Array(($0 + ":").utf8) }
+    private static let ignoredPrefixes = ["tapdisk", "tap", "tap2", "aio", "ioemu", "file", "phy"].map { Array(($0 + ":").utf8) }
 
     /// The next token, or nil at the end of the spec.
     mutating func next() -> DiskToken? {
         guard offset < spec.count else { return nil }
         var best: (rule: DiskRule, total: Int, consumed: Int, prefix: String?)?
-        for rule in DiskRule.allCases {
-            guard let match = self.match(rule) else { continue }
+        for (rule, literal) in Self.rules {
+            // A literal rule cannot match unless its first byte does.
+            if let literal, literal[0] != spec[offset] { continue }
+            guard let match = self.match(rule, literal: literal) else { continue }
             if let current = best, match.total <= current.total { continue }
             best = (rule, match.total, match.consumed, match.prefix)
         }
@@ -99,26 +126,25 @@ struct DiskSpecLexer {
         var prefix: String?
     }
 
-    private func match(_ rule: DiskRule) -> Match? {
-        if let keyword = rule.keyword { return keywordValue(keyword) }
-        if let flag = rule.flag {
+    private func match(_ rule: DiskRule, literal: [UInt8]?) -> Match? {
+        if let literal {
+            if rule.keyword != nil { return keywordValue(literal) }
             if rule == .grantUsageOn || rule == .grantUsageOff, !hasGrantUsage { return nil }
-            return literal(flag).map { commaOptional(after: $0) }.map { Match(total: $0, consumed: $0) }
+            return offsetAfter(literal).map { commaOptional(after: $0) }.map { Match(total: $0, consumed: $0) }
         }
         switch rule {
         case .blank: return blank()
         case .target:
-            guard let afterKey = literal("target=") else { return nil }
+            guard let afterKey = offsetAfter(Self.target) else { return nil }
             let end = lineEnd(from: afterKey)
             return Match(total: end - offset, consumed: end - offset)
         case .unknownParameter: return unknownParameter()
-        case .formatPrefix: return prefix(["raw", "qcow", "qcow2", "vhd"])
-        case .scriptPrefix: return prefix(["iscsi", "nbd", "enbd", "drbd"])
-        case .ignoredPrefix: return prefix(["tapdisk", "tap", "tap2", "aio", "ioemu", "file", "phy"])
+        case .formatPrefix: return prefix(Self.formatPrefixes)
+        case .scriptPrefix: return prefix(Self.scriptPrefixes)
+        case .ignoredPrefix: return prefix(Self.ignoredPrefixes)
         case .unknownPrefix: return unknownPrefix()
         case .positional:
-            var end = offset
-            while end < spec.count, spec[end] != Ascii.equals, spec[end] != Ascii.comma { end += 1 }
+            var end = nextEqualsOrComma[offset]
             if end < spec.count, spec[end] == Ascii.comma { end += 1 }
             return end > offset ? Match(total: end - offset, consumed: end - offset) : nil
         case .bad:
@@ -128,9 +154,8 @@ struct DiskSpecLexer {
     }
 
     /// Offset after `text` when the spec continues with it here.
-    private func literal(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
-        guard offset + bytes.count <= spec.count, Array(spec[offset..<(offset + bytes.count)]) == bytes else { return nil }
+    private func offsetAfter(_ bytes: [UInt8]) -> Int? {
+        guard offset + bytes.count <= spec.count, spec[offset..<(offset + bytes.count)].elementsEqual(bytes) else { return nil }
         return offset + bytes.count
     }
 
@@ -140,11 +165,9 @@ struct DiskSpecLexer {
     }
 
     /// `name=[^,]*,?`
-    private func keywordValue(_ keyword: String) -> Match? {
-        guard let afterKey = literal(keyword) else { return nil }
-        var end = afterKey
-        while end < spec.count, spec[end] != Ascii.comma { end += 1 }
-        let length = commaOptional(after: end)
+    private func keywordValue(_ keyword: [UInt8]) -> Match? {
+        guard let afterKey = offsetAfter(keyword) else { return nil }
+        let length = commaOptional(after: nextComma[afterKey])
         return Match(total: length, consumed: length)
     }
 
@@ -168,10 +191,11 @@ struct DiskSpecLexer {
     }
 
     /// `(word1|word2):/.*`: consumes the word and its colon, counts the whole line.
-    private func prefix(_ words: [String]) -> Match? {
+    private func prefix(_ words: [[UInt8]]) -> Match? {
         for word in words {
-            guard let afterColon = literal(word + ":") else { continue }
-            return Match(total: lineEnd(from: afterColon) - offset, consumed: afterColon - offset, prefix: word)
+            guard let afterColon = offsetAfter(word) else { continue }
+            return Match(total: lineEnd(from: afterColon) - offset, consumed: afterColon - offset,
+                         prefix: String(decoding: word.dropLast(), as: UTF8.self))
         }
         return nil
     }
@@ -188,9 +212,5 @@ struct DiskSpecLexer {
     }
 
     /// Offset of the next newline at or after `start` (or the end): where `.*` stops.
-    private func lineEnd(from start: Int) -> Int {
-        var end = min(start, spec.count)
-        while end < spec.count, spec[end] != Ascii.newline { end += 1 }
-        return end
-    }
+    private func lineEnd(from start: Int) -> Int { nextNewline[min(start, spec.count)] }
 }

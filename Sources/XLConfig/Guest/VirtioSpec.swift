@@ -22,6 +22,8 @@ struct VirtioSpec: Sendable {
     var typeWithoutNext: Range<Int>?
 
     static let keys = ["backend", "type", "transport", "grant_usage"]
+    /// Unknown tokens reported per spec.
+    static let reportLimit = 10
 
     /// Whether xl refuses the spec.
     var isRefused: Bool { !unknownTokens.isEmpty || !badTransports.isEmpty || typeWithoutNext != nil }
@@ -75,11 +77,14 @@ struct VirtioSpec: Sendable {
             case "type": type = field
             case "transport":
                 transport = field
-                if VirtioTransport(rawValue: field.value.lowercased()) == nil { badTransports.append(field) }
+                if VirtioTransport(rawValue: field.value.lowercased()) == nil, badTransports.count < Self.reportLimit { badTransports.append(field) }
             default: grantUsage = field
             }
             return
         }
-        unknownTokens.append(Field(value: String(decoding: token, as: UTF8.self), range: range))
+        // xl stops at the first; a few are worth showing, thousands are not.
+        if unknownTokens.count < Self.reportLimit {
+            unknownTokens.append(Field(value: String(decoding: token, as: UTF8.self), range: range))
+        }
     }
 }

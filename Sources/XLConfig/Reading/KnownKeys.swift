@@ -15,10 +15,12 @@ enum KnownKeys {
 
     /// The known key closest to `key` by edit distance, when close enough to be a likely typo.
     static func suggestion(for key: String, in version: XenVersion) -> String? {
-        let limit = key.count <= 4 ? 1 : 2
-        let candidates = (readSince417.union(introduced.filter { $0.value <= version }.keys))
-        let scored = candidates.map { ($0, EditDistance.between($0, key)) }.filter { $0.1 <= limit }
-        return scored.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
+        EditDistance.closest(to: key, in: known(in: version), limit: key.utf8.count <= 4 ? 1 : 2)
+    }
+
+    /// Every key `version`'s xl reads.
+    static func known(in version: XenVersion) -> [String] {
+        Array(readSince417) + introduced.filter { $0.value <= version }.map(\.key)
     }
 
     /// Keys added after 4.17, with the first version whose xl reads them.
@@ -64,25 +66,38 @@ enum KnownKeys {
     ]
 }
 
-/// Levenshtein distance over characters, for "did you mean" hints.
+/// Levenshtein distance over bytes, for "did you mean" hints.
 enum EditDistance {
-    static func between(_ first: String, _ second: String) -> Int {
-        let a = Array(first), b = Array(second)
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+    /// The distance between `first` and `second`, or nil when it exceeds `limit`
+    /// (found early: lengths too far apart, or a row already over the limit).
+    static func within(_ first: [UInt8], _ second: [UInt8], limit: Int) -> Int? {
+        guard abs(first.count - second.count) <= limit else { return nil }
+        guard !first.isEmpty, !second.isEmpty else { return max(first.count, second.count) }
+        var previous = Array(0...second.count)
+        var current = previous
+        for i in 1...first.count {
+            current[0] = i
+            var best = i
+            for j in 1...second.count {
+                let substitution = previous[j - 1] + (first[i - 1] == second[j - 1] ? 0 : 1)
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+                best = min(best, current[j])
             }
-            previous = current
+            guard best <= limit else { return nil }
+            swap(&previous, &current)
         }
-        return previous[b.count]
+        return previous[second.count] <= limit ? previous[second.count] : nil
     }
 
     /// The candidate closest to `word` within `limit` edits (ties: alphabetical).
     static func closest(to word: String, in candidates: [String], limit: Int) -> String? {
-        candidates.map { ($0, between($0, word)) }.filter { $0.1 <= limit }.min { ($0.1, $0.0) < ($1.1, $1.0) }?.0
+        let target = Array(word.utf8)
+        var best: (name: String, distance: Int)?
+        for candidate in candidates {
+            guard let distance = within(Array(candidate.utf8), target, limit: limit) else { continue }
+            if let current = best, (current.distance, current.name) <= (distance, candidate) { continue }
+            best = (candidate, distance)
+        }
+        return best?.name
     }
 }

@@ -8,6 +8,10 @@ struct SourceText: Sendable {
     let bytes: [UInt8]
     /// Offset of the first byte of each line.
     private let lineStarts: [Int]
+    /// Offset just past each line's last content byte (before `\r\n` or `\n`).
+    private let lineEnds: [Int]
+    /// Each line's text, decoded once: many findings on one long line share it.
+    private let lineTexts: [String]
 
     init(file: String, bytes: [UInt8]) {
         self.file = file
@@ -19,6 +23,14 @@ struct SourceText: Sendable {
         // A final newline ends the last line; it does not start another.
         if starts.count > 1, starts.last == bytes.count { starts.removeLast() }
         lineStarts = starts
+        let ends = starts.indices.map { index in
+            var end = index + 1 < starts.count ? starts[index + 1] : bytes.count
+            if end > starts[index], bytes[end - 1] == Ascii.newline { end -= 1 }
+            if end > starts[index], bytes[end - 1] == Ascii.carriageReturn { end -= 1 }
+            return end
+        }
+        lineEnds = ends
+        lineTexts = starts.indices.map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
     }
 
     var lineCount: Int { lineStarts.count }
@@ -33,20 +45,8 @@ struct SourceText: Sendable {
         return low
     }
 
-    /// Offset just past the last content byte of a line (before `\r\n` or `\n`).
-    private func lineContentEnd(_ index: Int) -> Int {
-        let start = lineStarts[index]
-        var end = index + 1 < lineStarts.count ? lineStarts[index + 1] : bytes.count
-        if end > start, bytes[end - 1] == Ascii.newline { end -= 1 }
-        if end > start, bytes[end - 1] == Ascii.carriageReturn { end -= 1 }
-        return end
-    }
-
     /// The text of a 1-based line without its line ending.
-    func lineText(_ line: Int) -> String {
-        let index = min(max(line - 1, 0), lineStarts.count - 1)
-        return String(decoding: bytes[lineStarts[index]..<lineContentEnd(index)], as: UTF8.self)
-    }
+    func lineText(_ line: Int) -> String { lineTexts[min(max(line - 1, 0), lineTexts.count - 1)] }
 
     /// The location of `length` bytes at `offset`. The caret never runs past
     /// the end of the line; an offset at a line end (or the file end) points
@@ -55,8 +55,8 @@ struct SourceText: Sendable {
         let clamped = min(max(offset, 0), bytes.count)
         let index = lineIndex(of: clamped)
         let start = lineStarts[index]
-        let column = min(clamped, lineContentEnd(index)) - start + 1
-        let room = lineContentEnd(index) - start + 1 - column
+        let column = min(clamped, lineEnds[index]) - start + 1
+        let room = lineEnds[index] - start + 1 - column
         let span = max(1, min(length, room))
         return SourceLocation(file: file, line: index + 1, column: column, span: span, sourceLine: lineText(index + 1))
     }

@@ -25,9 +25,11 @@ struct XLString: Sendable, Hashable {
     var text: String { String(decoding: bytes, as: UTF8.self) }
     var count: Int { bytes.count }
 
-    /// `self` followed by `other` (xl's `+=` on strings).
-    func appending(_ other: XLString) -> XLString {
-        XLString(bytes: bytes + other.bytes, origins: origins + other.origins, endOffset: other.endOffset)
+    /// Appends `other` (xl's `+=` on strings).
+    mutating func append(_ other: XLString) {
+        bytes += other.bytes
+        origins += other.origins
+        endOffset = other.endOffset
     }
 
     /// The text of a slice of decoded bytes.

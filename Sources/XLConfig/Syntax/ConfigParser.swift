@@ -30,6 +30,8 @@ struct ConfigParser {
     private var diagnostics: [Diagnostic] = []
     private var usable = true
     private var brokenKeys = Set<String>()
+    /// Index in `settings` of each key's last setting.
+    private var lastIndex: [String: Int] = [:]
     /// How many lists are open at the current token.
     private var depth = 0
     /// How many lists were open where the last error was reported.
@@ -126,7 +128,15 @@ struct ConfigParser {
         }
     }
 
+    /// Deeper lists are refused rather than risking the stack (xl's bison
+    /// parser gives up near 5000 levels; no device list nests at all).
+    static let maximumDepth = 256
+
     private mutating func parseList(key: String) -> ConfigValue? {
+        guard depth < Self.maximumDepth else {
+            fail(XLRules.syntax, peek, "lists nested more than \(Self.maximumDepth) deep in `\(key)`", hint: "xl's device lists hold strings, not lists")
+            return nil
+        }
         let open = advance()
         depth += 1
         defer { depth -= 1 }
@@ -218,24 +228,24 @@ struct ConfigParser {
 
     private mutating func store(_ setting: Setting) {
         var setting = setting
-        if setting.operation == .append, let previous = settings.last(where: { $0.key == setting.key }) {
-            switch (previous.value, setting.value) {
-            case let (.atom(old), .atom(new)):
-                var joined = new
-                joined.text = old.text.appending(new.text)
-                setting.value = .atom(joined)
-            case let (.list(old), .list(new)):
-                setting.value = .list(ListValue(items: old.items + new.items, range: new.range))
-            default:
-                let kinds = previous.value.isList ? ("a string", "a list") : ("a list", "a string")
+        if setting.operation == .append, let previousIndex = lastIndex[setting.key] {
+            let previousKey = settings[previousIndex].keyRange
+            guard settings[previousIndex].value.isList == setting.value.isList else {
+                let kinds = setting.value.isList ? ("a list", "a string") : ("a string", "a list")
                 report(XLRules.addMismatch.at(
                     source.location(setting.operatorRange),
-                    "cannot add \(kinds.0) to `\(setting.key)`, which is \(kinds.1) (line \(source.location(offset: previous.keyRange.lowerBound).line))",
+                    "cannot add \(kinds.0) to `\(setting.key)`, which is \(kinds.1) (line \(source.location(offset: previousKey.lowerBound).line))",
                     hint: "append a string to a string and a list to a list"))
                 brokenKeys.insert(setting.key)
                 return
             }
+            // Move the earlier value out, so that appending to it does not copy it.
+            var joined = ConfigValue.taken(at: settings[previousIndex].value.range)
+            swap(&joined, &settings[previousIndex].value)
+            joined.append(setting.value)
+            setting.value = joined
         }
+        lastIndex[setting.key] = settings.count
         settings.append(setting)
     }
 
