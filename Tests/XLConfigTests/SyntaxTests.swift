@@ -152,6 +152,13 @@ import XLConfig
         #expect(rules(read("name = \"a\"\rmemory = 5\n")) == ["XL-LEXICAL"])
     }
 
+    @Test func aByteOrderMarkIsNamed() throws {
+        let result = XLConfigReader.read(file: "bom.cfg", text: [0xEF, 0xBB, 0xBF] + Array("name = \"a\"\n".utf8), options: XLOptions())
+        let finding = try #require(only(XLRules.lexical, in: result))
+        #expect(finding.message.contains("byte-order mark"))
+        #expect(finding.line == 1 && finding.column == 1)
+    }
+
     @Test func escapesMapBackToSourceColumns() throws {
         // Two escapes before the error shift decoded offsets by two against the file.
         let result = read(#"disk = [ "vdev=\"x\", bogus=1, target=/a" ]"# + "\n")

@@ -28,7 +28,6 @@ enum Ascii {
     static let x = UInt8(ascii: "x")
     static let z = UInt8(ascii: "z")
     static let upperA = UInt8(ascii: "A")
-    static let upperF = UInt8(ascii: "F")
     static let upperX = UInt8(ascii: "X")
     static let upperZ = UInt8(ascii: "Z")
 

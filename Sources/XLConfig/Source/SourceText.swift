@@ -68,10 +68,4 @@ struct SourceText: Sendable {
 
     /// Whether two offsets are on the same line.
     func sameLine(_ first: Int, _ second: Int) -> Bool { lineIndex(of: first) == lineIndex(of: second) }
-
-    /// Whether only blanks stand between the start of its line and `offset`.
-    func startsLine(_ offset: Int) -> Bool {
-        let start = lineStarts[lineIndex(of: offset)]
-        return bytes[start..<min(offset, bytes.count)].allSatisfy { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-    }
 }

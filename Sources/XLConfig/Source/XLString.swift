@@ -23,7 +23,6 @@ struct XLString: Sendable, Hashable {
     }
 
     var text: String { String(decoding: bytes, as: UTF8.self) }
-    var count: Int { bytes.count }
 
     /// Appends `other` (xl's `+=` on strings).
     mutating func append(_ other: XLString) {

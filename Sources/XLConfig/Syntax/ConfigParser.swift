@@ -4,7 +4,7 @@ import Diagnostics
 struct ConfigSyntax: Sendable {
     /// Settings in file order, `+=` already applied.
     var settings: [Setting]
-    var diagnostics: [Diagnostic]
+    private(set) var diagnostics: [Diagnostic]
     /// False when xl would refuse the whole file (any lexical or grammar error).
     var isUsable: Bool
     /// Keys whose setting was dropped because of a syntax error, so that
@@ -23,19 +23,19 @@ struct ConfigSyntax: Sendable {
 /// the statement, but across a whole unclosed list, so each broken
 /// statement is reported once.
 struct ConfigParser {
-    private let source: SourceText
-    private var tokens: [Token] = []
-    private var index = 0
+    let source: SourceText
+    private(set) var tokens: [Token] = []
+    private(set) var index = 0
     private var settings: [Setting] = []
-    private var diagnostics: [Diagnostic] = []
-    private var usable = true
+    var diagnostics: [Diagnostic] = []
+    private(set) var usable = true
     private var brokenKeys = Set<String>()
     /// Index in `settings` of each key's last setting.
     private var lastIndex: [String: Int] = [:]
     /// How many lists are open at the current token.
-    private var depth = 0
+    private(set) var depth = 0
     /// How many lists were open where the last error was reported.
-    private var recoveryDepth = 0
+    private(set) var recoveryDepth = 0
 
     init(source: SourceText) { self.source = source }
 
@@ -58,7 +58,7 @@ struct ConfigParser {
 
     // MARK: Grammar
 
-    private var peek: Token { tokens[index] }
+    var peek: Token { tokens[index] }
 
     private mutating func advance() -> Token {
         let token = tokens[index]
@@ -109,7 +109,7 @@ struct ConfigParser {
         case .string, .number:
             index += 1
             guard let text = token.value else { return nil }
-            return .atom(Atom(text: text, range: token.range, isNumberToken: token.kind == .number))
+            return .atom(Atom(text: text, range: token.range))
         case .openBracket:
             return parseList(key: key)
         case .word:
@@ -129,7 +129,7 @@ struct ConfigParser {
     }
 
     /// Deeper lists are refused rather than risking the stack (xl's bison
-    /// parser gives up near 5000 levels; no device list nests at all).
+    /// parser runs out of stack after a few thousand; no device list nests at all).
     static let maximumDepth = 256
 
     private mutating func parseList(key: String) -> ConfigValue? {
@@ -249,143 +249,10 @@ struct ConfigParser {
         settings.append(setting)
     }
 
-    // MARK: Reports
-
-    private func text(_ token: Token) -> String { String(decoding: source.bytes[token.range], as: UTF8.self) }
-
-    private mutating func fail(_ rule: Rule, _ token: Token, _ message: String, hint: String) {
-        let length = token.kind == .newline || token.kind == .end ? 1 : token.range.count
-        report(rule.at(source.location(offset: token.range.lowerBound, length: length), message, hint: hint))
-    }
-
     /// Records a grammar-level error: xl refuses the whole file.
-    private mutating func report(_ diagnostic: Diagnostic) {
+    mutating func report(_ diagnostic: Diagnostic) {
         diagnostics.append(diagnostic)
         usable = false
         recoveryDepth = depth
-    }
-
-    private func describe(_ token: Token) -> String {
-        switch token.kind {
-        case .newline: "the end of the line"
-        case .end: "the end of the file"
-        case .string: "the string \(text(token))"
-        case .number: "the number \(text(token))"
-        case .word: "the word `\(text(token))`"
-        default: "`\(text(token))`"
-        }
-    }
-
-    /// Something other than a key where a setting should start.
-    private mutating func reportAtStatementStart(_ token: Token) {
-        switch token.kind {
-        case .invalid(let problem):
-            reportInvalid(token, problem, context: .statementStart)
-        case .assign, .append:
-            fail(XLRules.syntax, token, "a setting needs a key before `\(text(token))`", hint: "write KEY = VALUE")
-        default:
-            fail(XLRules.syntax, token, "expected a key at the start of a setting, found \(describe(token))",
-                 hint: "a setting is KEY = VALUE with a lowercase key; lists that span lines need their `[` on the key's line")
-        }
-    }
-
-    private mutating func reportMissingOperator(key: Token, found: Token) {
-        let name = text(key)
-        if case .invalid(.badCharacter(let byte)) = found.kind, found.range.lowerBound == key.range.upperBound {
-            // Attached to the key: `my-key`, `memoryMB`; other characters are not meant as part of a key.
-            let whole = key.range.lowerBound..<found.range.upperBound
-            let written = String(decoding: source.bytes[whole], as: UTF8.self)
-            if Ascii.isUpper(byte) || byte == Ascii.minus {
-                report(XLRules.lexical.at(
-                    source.location(whole), "`\(written)` is not a valid key: keys use only lowercase letters, digits, `_` and `.`",
-                    hint: suggestionHint(for: written)))
-                return
-            }
-        }
-        switch found.kind {
-        case .string, .number, .openBracket, .word:
-            fail(XLRules.syntax, found, "missing `=` between `\(name)` and its value", hint: "write \(name) = VALUE")
-        default:
-            if case .invalid(let problem) = found.kind {
-                reportInvalid(found, problem, context: .afterKey(name))
-            } else {
-                fail(XLRules.syntax, found, "expected `=` after `\(name)`, found \(describe(found))", hint: "write \(name) = VALUE")
-            }
-        }
-    }
-
-    private mutating func reportUnquoted(_ token: Token, key: String) {
-        let word = text(token)
-        let hint: String
-        switch word {
-        case "true", "yes", "on", "y": hint = "xl has no boolean words: write \(key) = 1"
-        case "false", "no", "off", "n": hint = "xl has no boolean words: write \(key) = 0"
-        default: hint = "strings need quotes: write \(key) = \"\(word)\""
-        }
-        fail(XLRules.unquoted, token, "unquoted word `\(word)` as the value of `\(key)`", hint: hint)
-    }
-
-    /// Where rejected bytes were found: decides what the user most likely meant.
-    private enum Context {
-        case statementStart
-        case afterKey(String)
-        case value(String)
-        case afterValue(String)
-    }
-
-    private mutating func reportInvalid(_ token: Token, _ problem: LexProblem, context: Context) {
-        switch problem {
-        case .unterminatedString:
-            fail(XLRules.lexical, token, "string is not closed on this line", hint: "add the closing quote; a string cannot span lines")
-        case .nulInString:
-            fail(XLRules.lexical, token, "NUL byte inside a string (xl would cut the string there)", hint: "remove the NUL byte")
-        case .badCharacter(let byte):
-            let (message, hint) = explainBadCharacter(token, byte, context: context)
-            fail(XLRules.lexical, token, message, hint: hint)
-        }
-    }
-
-    private func explainBadCharacter(_ token: Token, _ byte: UInt8, context: Context) -> (String, String) {
-        let written = text(token)
-        let previous = tokens[max(index - 1, 0)]
-        if previous.kind == .number, previous.range.upperBound == token.range.lowerBound, index > 0 {
-            let number = text(previous) + written
-            if number.hasPrefix("0x"), number.dropFirst(2).allSatisfy(\.isHexDigit) {
-                return ("`\(number)`: xl reads only lowercase hex digits in unquoted numbers", "write \(number.lowercased()), or quote it")
-            }
-            if byte == Ascii.dot {
-                return ("`\(number)` is not a whole number; xl numbers are integers", "write a whole number")
-            }
-            return ("`\(number)` is not a number xl can read", "write only the digits (no units or suffixes), or quote the value if it is a string")
-        }
-        if byte == Ascii.minus, token.range.count > 1, Ascii.isDigit(source.bytes[token.range.lowerBound + 1]) {
-            return ("`\(written)`: xl numbers have no sign", "write a number without `-`")
-        }
-        switch context {
-        case .value(let key):
-            return ("unquoted text `\(written)` as the value of `\(key)`", "strings need quotes: write \(key) = \"\(written)\"")
-        case .afterValue(let key):
-            return ("unexpected `\(written)` after the value of `\(key)`", "quote the whole value, or put the next setting on its own line")
-        case .statementStart where Ascii.isUpper(byte):
-            return ("`\(written)` is not a valid key: keys start with a lowercase letter", suggestionHint(for: written))
-        case .statementStart:
-            return ("unexpected `\(written)` at the start of a setting", keyValueHint(byte))
-        case .afterKey(let key):
-            return ("unexpected `\(written)` after the key `\(key)`", keyValueHint(byte))
-        }
-    }
-
-    /// xl flags `+ - . ( ) :` as signs of Python, which old xm configs were.
-    private func keyValueHint(_ byte: UInt8) -> String {
-        let pythonish = [Ascii.plus, Ascii.minus, Ascii.dot, UInt8(ascii: "("), UInt8(ascii: ")"), Ascii.colon].contains(byte)
-        return pythonish
-            ? "xl.cfg is not Python: write KEY = VALUE with quoted strings (xl will also say the file looks like Python)"
-            : "write KEY = VALUE with quoted strings"
-    }
-
-    /// Hint for a key written with characters keys cannot have.
-    private func suggestionHint(for written: String) -> String {
-        let lowered = String(written.lowercased().map { $0 == "-" ? "_" : $0 })
-        return "keys are lowercase letters, digits, `_` and `.`: did you mean `\(lowered)`?"
     }
 }

@@ -36,7 +36,6 @@ enum ConfigValue: Sendable {
             self = placeholder
             atom.text.append(new.text)
             atom.range = new.range
-            atom.isNumberToken = new.isNumberToken
             self = .atom(atom)
         } else if case .list(var list) = self, case .list(let new) = later {
             self = placeholder
@@ -56,8 +55,6 @@ struct Atom: Sendable {
     var text: XLString
     /// The token as written, quotes included.
     var range: Range<Int>
-    /// Written as an unquoted number token.
-    var isNumberToken: Bool
 }
 
 struct ListValue: Sendable {
