@@ -59,7 +59,7 @@ public struct DomainTable: Sendable, Hashable {
             domidSeenAt[entry.domid] = (entry.name, line)
             table.domids[entry.name] = entry.domid
         }
-        return (table, diagnostics)
+        return (table, DiagnosticOrder.finalized(diagnostics))
     }
 
     /// Blank-separated fields of a line, up to a `#` comment.

@@ -44,12 +44,12 @@ public enum XLConfigReader {
         var reader = GuestReader(source: source, syntax: syntax, options: options)
         let guest = reader.read()
         var diagnostics = syntax.diagnostics + reader.diagnostics
-        diagnostics = DiagnosticOrder.sortedUnique(diagnostics)
+        diagnostics = DiagnosticOrder.finalized(diagnostics)
         return XLReadResult(guest: syntax.isUsable ? guest : nil, diagnostics: diagnostics)
     }
 }
 
-/// Findings in reading order, each problem once.
+/// Findings in reading order, each problem once, safe to print.
 enum DiagnosticOrder {
     /// What makes two findings the same report (the source line is left out:
     /// hashing a long line for every finding on it would cost far too much).
@@ -61,7 +61,7 @@ enum DiagnosticOrder {
         let message: String
     }
 
-    static func sortedUnique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+    static func finalized(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
         var seen = Set<Identity>()
         let unique = diagnostics.filter {
             seen.insert(Identity(rule: $0.rule, line: $0.line, column: $0.column, span: $0.span, message: $0.message)).inserted
@@ -70,6 +70,35 @@ enum DiagnosticOrder {
             let left = (lhs.element.line ?? 0, lhs.element.column ?? 0, lhs.offset)
             let right = (rhs.element.line ?? 0, rhs.element.column ?? 0, rhs.offset)
             return left < right
-        }.map(\.element)
+        }.map { printable($0.element) }
     }
+
+    /// Config text is untrusted: control characters quoted from it must not
+    /// reach a terminal. Messages and hints show them as escapes (source
+    /// lines are made printable once, by `SourceText`).
+    private static func printable(_ diagnostic: Diagnostic) -> Diagnostic {
+        var copy = diagnostic
+        copy.message = escaped(diagnostic.message)
+        copy.hint = diagnostic.hint.map(escaped)
+        return copy
+    }
+
+    private static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\t": out += "\\t"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case _ where isControl(scalar):
+                let hex = String(scalar.value, radix: 16)
+                out += "\\x" + String(repeating: "0", count: max(0, 2 - hex.count)) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
 }

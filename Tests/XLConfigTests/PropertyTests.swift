@@ -49,7 +49,7 @@ import XLConfig
 
     /// Shapes that once cost quadratic time or deep recursion, at sizes that
     /// would hang or crash a naive reader (no timing is asserted).
-    @Test func largeAdversarialInputsFinish() throws {
+    @Test func largeAdversarialInputsFinish() {
         let inputs = [
             "name = \"a\"\n" + String(repeating: "extra += \"x\"\n", count: 20_000),
             "name = \"a\"\n" + String(repeating: "dtdev += [ \"x\" ]\n", count: 20_000),
@@ -59,15 +59,16 @@ import XLConfig
             "name = \"a\"\nvirtio = [ '" + String(repeating: "x,", count: 20_000) + "' ]\n",
             "name = \"a\"\ndisk = [ " + String(repeating: "'x',\n", count: 20_000),
         ]
+        var results: [XLReadResult] = []
         for text in inputs {
             let result = read(text)
             expectInside(result.diagnostics, Array(text.utf8), file: "guest.cfg")
+            results.append(result)
         }
-        let joined = try #require(read(inputs[0]).guest?.extra?.value)
-        #expect(joined.count == 20_000)
-        #expect(read(inputs[1]).guest?.dtdev.count == 20_000)
-        #expect(rules(read(inputs[2])) == ["XL-SYNTAX"])
-        #expect(read(inputs[4]).diagnostics.count == 11)
+        #expect(results[0].guest?.extra?.value.count == 20_000)
+        #expect(results[1].guest?.dtdev.count == 20_000)
+        #expect(rules(results[2]) == ["XL-SYNTAX"])
+        #expect(results[4].diagnostics.count == 11)
     }
 
     private func check(_ bytes: [UInt8], version: String, generator: inout SplitMix64) {
@@ -89,6 +90,7 @@ import XLConfig
     /// past its end, a caret that stays on the line, and that line's text.
     private func expectInside(_ diagnostics: [Diagnostic], _ bytes: [UInt8], file: String) {
         let lines = lineTexts(bytes)
+        var shown: [Int: String] = [:]
         for diagnostic in diagnostics {
             #expect(diagnostic.file == file)
             guard let line = diagnostic.line else {
@@ -102,8 +104,18 @@ import XLConfig
             let length = lines[line - 1].count
             #expect(column >= 1 && column <= length + 1, "\(DiagnosticText.render(diagnostic))")
             #expect(column + diagnostic.span - 1 <= max(length, 1) || diagnostic.span == 1, "\(DiagnosticText.render(diagnostic))")
-            #expect(diagnostic.sourceLine == String(decoding: lines[line - 1], as: UTF8.self))
+            // Lines are compared once each: a long line can carry thousands of findings.
+            if shown[line] == nil {
+                shown[line] = printable(lines[line - 1])
+                #expect(diagnostic.sourceLine == shown[line])
+            }
         }
+    }
+
+    /// A line as findings show it: control characters other than tab become `?`.
+    private func printable(_ line: [UInt8]) -> String {
+        let text = String(decoding: line, as: UTF8.self)
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F ? "?" : $0 }))
     }
 
     /// Lines without their `\n` (and a `\r` before it); a final newline starts no line.

@@ -152,6 +152,34 @@ import XLConfig
         #expect(rules(read("name = \"a\"\rmemory = 5\n")) == ["XL-LEXICAL"])
     }
 
+    @Test func aBadLastByteIsDroppedLikeXlDoes() {
+        let result = read("name = \"a\"\nmemory = 0x1F")
+        #expect(rules(result) == ["XL-LAST-BYTE"])
+        #expect(result.guest?.memoryMiB?.value == 1)
+        // A lone `#` at the very end loses nothing.
+        #expect(read("name = \"a\"\n#").diagnostics.isEmpty)
+    }
+
+    @Test func theTextFormatPointsIntoSpecStrings() throws {
+        let result = read("name = \"a\"\nvirtio = [ \"backend=2,\\ttype=virtio,device22, transport=mmio\" ]\n")
+        let finding = try #require(result.diagnostics.first)
+        #expect(DiagnosticText.render(finding) == #"""
+            guest.cfg:2:23: error[XL-VIRTIO-SPEC]: unknown string "\ttype=virtio" in the virtio spec: xl exits
+             2 | virtio = [ "backend=2,\ttype=virtio,device22, transport=mmio" ]
+               |                       ^~~~~~~~~~~~~
+            hint: xl skips only spaces before a key, not tabs: remove the tab
+
+            """#)
+    }
+
+    @Test func controlCharactersNeverReachTheTerminal() throws {
+        let result = read("name = \"a\"\nvirtio = [ \"backend=\u{1B}[31mred, type=virtio,device22, transport=mmio\" ]\n")
+        let finding = try #require(only(XLRules.backendName, in: result))
+        #expect(finding.message.contains("`\\x1b[31mred`"))
+        #expect(finding.sourceLine?.contains("\u{1B}") == false)
+        #expect(finding.sourceLine?.count == 69)
+    }
+
     @Test func aByteOrderMarkIsNamed() throws {
         let result = XLConfigReader.read(file: "bom.cfg", text: [0xEF, 0xBB, 0xBF] + Array("name = \"a\"\n".utf8), options: XLOptions())
         let finding = try #require(only(XLRules.lexical, in: result))

@@ -119,6 +119,8 @@ extension GuestReader {
         let hint: String
         if trimmed.isEmpty {
             hint = "remove the empty item between the commas"
+        } else if problem.value.first == "\t", VirtioSpec.keys.contains(key) {
+            hint = "xl skips only spaces before a key, not tabs: remove the tab"
         } else if let equals = problem.value.firstIndex(of: "="), VirtioSpec.keys.contains(key),
                   problem.value[..<equals].last == " " || problem.value[problem.value.index(after: equals)...].first == " " {
             hint = "remove the spaces around `=`: xl matches `\(key)=` exactly"

@@ -10,7 +10,9 @@ struct SourceText: Sendable {
     private let lineStarts: [Int]
     /// Offset just past each line's last content byte (before `\r\n` or `\n`).
     private let lineEnds: [Int]
-    /// Each line's text, decoded once: many findings on one long line share it.
+    /// Each line's text as findings show it, made once: many findings on
+    /// one long line share it. Control characters other than tab become
+    /// `?`, one column each, so a config cannot drive the terminal.
     private let lineTexts: [String]
 
     init(file: String, bytes: [UInt8]) {
@@ -30,7 +32,11 @@ struct SourceText: Sendable {
             return end
         }
         lineEnds = ends
-        lineTexts = starts.indices.map { String(decoding: bytes[starts[$0]..<ends[$0]], as: UTF8.self) }
+        lineTexts = starts.indices.map { index in
+            let text = String(decoding: bytes[starts[index]..<ends[index]], as: UTF8.self)
+            guard text.unicodeScalars.contains(where: { DiagnosticOrder.isControl($0) && $0 != "\t" }) else { return text }
+            return String(String.UnicodeScalarView(text.unicodeScalars.map { DiagnosticOrder.isControl($0) && $0 != "\t" ? "?" : $0 }))
+        }
     }
 
     var lineCount: Int { lineStarts.count }
