@@ -56,7 +56,9 @@ let package = Package(
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
-        .testTarget(name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"],
             exclude: ["Golden"], swiftSettings: strict),

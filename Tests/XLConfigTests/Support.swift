@@ -1,0 +1,50 @@
+import Diagnostics
+import Foundation
+import TestSupport
+import XLConfig
+
+/// Reads inline config text as the CLI would read a file.
+func read(_ text: String, version: String = "4.22", domains: String? = nil, file: String = "guest.cfg") -> XLReadResult {
+    XLConfigReader.read(file: file, text: Array(text.utf8), options: options(version: version, domains: domains))
+}
+
+func options(version: String, domains: String?) -> XLOptions {
+    let table = domains.map { DomainTable.parse(file: "domains.txt", text: Array($0.utf8)).table }
+    return XLOptions(xenVersion: XenVersion(version) ?? .default, domains: table)
+}
+
+/// The rule ids of a result, in order.
+func rules(_ result: XLReadResult) -> [String] { result.diagnostics.map(\.rule) }
+
+/// The one diagnostic of `rule`, or nil when there is none or several.
+func only(_ rule: Rule, in result: XLReadResult) -> Diagnostic? {
+    let matching = result.diagnostics.filter { $0.rule == rule.id }
+    return matching.count == 1 ? matching[0] : nil
+}
+
+/// A fixture's bytes.
+func fixture(_ name: String) throws -> (path: String, bytes: [UInt8]) {
+    let path = Paths.inPackage("Tests/XLConfigTests/Fixtures/" + name)
+    guard let data = FileManager.default.contents(atPath: path) else { throw FixtureMissing(path: path) }
+    return (path, Array(data))
+}
+
+struct FixtureMissing: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "fixture not found: \(path)" }
+}
+
+/// A small, fast, seedable generator (SplitMix64) so property tests replay exactly.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
