@@ -63,8 +63,6 @@ public struct GuestConfig: Sendable {
     /// `vuart="sbsa_uart"` (true) or `"unknown"`/absent (false).
     public var vuart: Located<Bool>?
     public var tee: Located<TEE>?
-    /// `acpi=` as a boolean (Arm guests: grantdt refuses it).
-    public var acpi: Located<Bool>?
     /// `nr_spis=` (4.19+).
     public var nrSpis: Located<Int>?
     /// `irqs=`: passthrough interrupt ids, decimal.

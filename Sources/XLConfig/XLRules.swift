@@ -103,7 +103,7 @@ public enum XLRules {
         fix: "put everything in cmdline, or drop cmdline and use root/extra")
     public static let acpi = Rule(
         "XL-ACPI", .error,
-        summary: "`acpi = 1`: grantdt does not build ACPI guests (the tree would get /chosen/module@20000000)",
+        summary: "`acpi = 1`: grantdt does not build ACPI guests (libxl would add /chosen/module@20000000 and ACPI tables, and refuses ACPI for 32-bit guests)",
         fix: "remove acpi or set acpi = 0")
     public static let typePV = Rule(
         "XL-TYPE-PV", .note,
@@ -145,7 +145,7 @@ public enum XLRules {
         fix: "add transport=mmio")
     public static let virtioTypeGlue = Rule(
         "XL-VIRTIO-TYPE-GLUE", .warning,
-        summary: "xl glued the token after `type=virtio...` into the type: with its space (`virtio, device22`) or a whole `KEY=VALUE`; libxl then refuses the type of an mmio device at build time (reported by the layout stage)",
+        summary: "a virtio entry without a node whose `type=virtio...` swallowed the next token (`virtio, device22`, or a whole `KEY=VALUE` such as `transport=mmio`); for an entry with `transport=mmio`, GUEST-VIRTIO-TYPE-INVALID reports the glued type instead",
         fix: "write the type without a space after the comma: type=virtio,device22")
     public static let virtioGrantUsage = Rule(
         "XL-VIRTIO-GRANT-USAGE", .warning,

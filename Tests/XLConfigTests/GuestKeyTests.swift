@@ -52,7 +52,6 @@ import XLConfig
         ])
         #expect(guest.dtdev.map(\.value) == ["/soc/ethernet@ff0e0000"])
         #expect(guest.pci.count == 2)
-        #expect(guest.acpi?.value == false)
         // Values point at where they were written.
         #expect(guest.memoryMiB?.location.line == 3)
         #expect(guest.memoryMiB?.location.column == 10)

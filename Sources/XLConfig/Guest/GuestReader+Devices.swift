@@ -92,11 +92,13 @@ extension GuestReader {
         }
         guard !spec.isRefused else { return nil }
 
-        let swallowedTransport = checkGlue(spec, in: item)
         let transport = spec.transport.flatMap { field in
             VirtioTransport(rawValue: field.value.lowercased()).map { Located($0, at: location(in: item, field.range)) }
         }
-        if transport?.value != .mmio, !swallowedTransport {
+        // A device with a node has its type judged by the layout stage
+        // (libxl refuses a glued type at build time), so glue is reported
+        // here only for devices that get no node.
+        if transport?.value != .mmio, !checkGlue(spec, in: item) {
             let message = transport == nil
                 ? "virtio device without transport=: xl accepts it, but the guest gets no node and no interrupt for it"
                 : "transport=unknown: the guest gets no node and no interrupt for this device"
@@ -134,8 +136,9 @@ extension GuestReader {
         return XLRules.virtioSpec.at(here, "unknown string \"\(problem.value)\" in the virtio spec: xl exits", hint: hint)
     }
 
-    /// Warns when the token glued onto `type=virtio...` was not meant as
-    /// part of it; true when it swallowed the `transport=` setting.
+    /// Warns when the token glued onto `type=virtio...` of a device without
+    /// a node was not meant as part of it; true when it swallowed the
+    /// `transport=` setting (then that, not a missing transport, is the problem).
     private mutating func checkGlue(_ spec: VirtioSpec, in item: Atom) -> Bool {
         guard let glued = spec.glued, let type = spec.type else { return false }
         let stripped = glued.value.trimmingBlanks
@@ -148,7 +151,7 @@ extension GuestReader {
         }
         if glued.value.first == " " || glued.value.first == "\t" {
             report(XLRules.virtioTypeGlue.at(
-                location(in: item, glued.range), "xl keeps the space after the comma: the type is `\(type.value)`, which libxl refuses for an mmio device",
+                location(in: item, glued.range), "xl keeps the space after the comma: the type is `\(type.value)`, which libxl would refuse if the device had a node",
                 hint: "write type=\(type.value.replacingBlanksAfterComma)"))
         }
         return false

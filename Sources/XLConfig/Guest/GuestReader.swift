@@ -179,8 +179,8 @@ struct GuestReader {
             guest.tee = enumValue(written, key: "tee", choices,
                                   extraHint: written.value.lowercased() == "ffa" ? "tee = \"ffa\" needs Xen 4.18 or later (--xen-version)" : nil)
         }
+        // Refused here, and kept out of the guest: nothing downstream builds ACPI.
         if let written = settings.number("acpi") {
-            guest.acpi = Located(written.value != 0, at: written.location)
             if written.value != 0 {
                 report(XLRules.acpi.at(written.location, "ACPI guests are not supported by grantdt",
                                        hint: "remove acpi or set acpi = 0; Arm guests boot from the device tree"))
