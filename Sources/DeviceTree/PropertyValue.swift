@@ -67,12 +67,17 @@ extension PropertyValue {
     /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
     /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
     public static func u64Pairs(_ pairs: [(UInt64, UInt64)]) -> PropertyValue {
-        pairs.reduce(into: PropertyValue(bytes: [], shape: [])) { value, pair in
-            value += .cells([
-                UInt32(truncatingIfNeeded: pair.0 >> 32), UInt32(truncatingIfNeeded: pair.0),
-                UInt32(truncatingIfNeeded: pair.1 >> 32), UInt32(truncatingIfNeeded: pair.1),
-            ])
+        // Built in one pass: libxl's 257-entry hypervisor placeholder made
+        // appending group by group (copying the shape each time) quadratic.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(pairs.count * 16)
+        for (address, size) in pairs {
+            bytes.appendBigEndian(UInt32(truncatingIfNeeded: address >> 32))
+            bytes.appendBigEndian(UInt32(truncatingIfNeeded: address))
+            bytes.appendBigEndian(UInt32(truncatingIfNeeded: size >> 32))
+            bytes.appendBigEndian(UInt32(truncatingIfNeeded: size))
         }
+        return PropertyValue(bytes: bytes, shape: Array(repeating: .cells(count: 4, phandles: []), count: pairs.count))
     }
 
     /// One NUL-terminated string.
