@@ -146,7 +146,7 @@ public enum XLRules {
     public static let virtioTypeGlue = Rule(
         "XL-VIRTIO-TYPE-GLUE", .warning,
         summary: "a virtio entry without a node whose `type=virtio...` swallowed the next token (`virtio, device22`, or a whole `KEY=VALUE` such as `transport=mmio`); for an entry with `transport=mmio`, GUEST-VIRTIO-TYPE-INVALID reports the glued type instead",
-        fix: "write the type without a space after the comma: type=virtio,device22")
+        fix: "give the full type right after type=, without a space after its comma (type=virtio,device22), and add transport=mmio for a node")
     public static let virtioGrantUsage = Rule(
         "XL-VIRTIO-GRANT-USAGE", .warning,
         summary: "a virtio `grant_usage` that is not a number: xl reads it with strtoul, so `true`/`yes` mean 0 (grants off)",
