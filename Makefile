@@ -29,11 +29,36 @@ deps:
 build: deps
 	$(SWIFT) build $(STATIC) --product grantdt
 
+# The examples' flags: backend names from examples/domains, and the size
+# of the ramdisk that lives on the Xen host, not here.
+DEMO := .build/demo
+EXAMPLE_FLAGS := --domains examples/domains --ramdisk-size 8M
+
 demo: build
-	@echo "== dtc assembles a libxl-layout guest tree; grantdt reads it back =="
-	@mkdir -p .build/demo
-	dtc -q -I dts -O dtb -o .build/demo/guest.dtb examples/reference/virtio-disk-guest.dts
-	$(RELEASE_BIN) decompile .build/demo/guest.dtb
+	@mkdir -p $(DEMO)
+	@echo "== grantdt compile: every guest in examples/ (blob and labelled DTS) =="
+	@for config in examples/*.cfg; do \
+		name=$$(basename $$config .cfg); \
+		$(RELEASE_BIN) compile $$config -o $(DEMO)/$$name.dtb --dts $(DEMO)/$$name.dts $(EXAMPLE_FLAGS) 2>$(DEMO)/$$name.log \
+			|| { cat $(DEMO)/$$name.log; exit 1; }; \
+		dtc -q -I dts -O dtb -o $(DEMO)/$$name.dtc.dtb $(DEMO)/$$name.dts; \
+		cmp -s $(DEMO)/$$name.dtb $(DEMO)/$$name.dtc.dtb || { echo "dtc built another blob from $(DEMO)/$$name.dts"; exit 1; }; \
+		printf '  %-34s -> %s (%s bytes; dtc builds the same blob from its DTS)\n' $$config $(DEMO)/$$name.dtb $$(wc -c < $(DEMO)/$$name.dtb); \
+	done
+	@echo
+	@echo "== examples/named-backends.cfg: the virtio part of its tree =="
+	@sed -n '/virtio@/,$$p' $(DEMO)/named-backends.dts
+	@echo
+	@echo "== grantdt inspect: the DMA ops Linux gives each device =="
+	$(RELEASE_BIN) inspect $(DEMO)/named-backends.dtb
+	@echo
+	@echo "== grantdt validate: a config with mistakes =="
+	@printf '%s\n' 'name = "demo"' 'memory = 512' \
+		"disk = [ 'backend=storage, specification=virtio, vdev=xvda, target=/dev/vg0/demo' ]" \
+		"virtio = [ 'backend=2, type=virtio, device22, transport=mmio' ]" > $(DEMO)/mistakes.cfg
+	@$(RELEASE_BIN) validate $(DEMO)/mistakes.cfg || echo "(exit code $$?: the config has errors, so compile would write nothing)"
+	@echo
+	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every blob."
 
 test: deps
 	$(SWIFT) build --build-tests

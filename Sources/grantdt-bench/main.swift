@@ -7,6 +7,7 @@ import SystemIO
 /// next to this executable.
 let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = [
     "devicetree": DeviceTreeBench.run,
+    "compile": CompileBench.run,
     "binder": BinderBench.run,
     "engine": EngineBench.run,
 ]
