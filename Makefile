@@ -41,9 +41,10 @@ demo: build
 		name=$$(basename $$config .cfg); \
 		$(RELEASE_BIN) compile $$config -o $(DEMO)/$$name.dtb --dts $(DEMO)/$$name.dts $(EXAMPLE_FLAGS) 2>$(DEMO)/$$name.log \
 			|| { cat $(DEMO)/$$name.log; exit 1; }; \
-		dtc -q -I dts -O dtb -o $(DEMO)/$$name.dtc.dtb $(DEMO)/$$name.dts; \
-		cmp -s $(DEMO)/$$name.dtb $(DEMO)/$$name.dtc.dtb || { echo "dtc built another blob from $(DEMO)/$$name.dts"; exit 1; }; \
-		printf '  %-34s -> %s (%s bytes; dtc builds the same blob from its DTS)\n' $$config $(DEMO)/$$name.dtb $$(wc -c < $(DEMO)/$$name.dtb); \
+		dtc -q -I dts -O dtb -o $(DEMO)/$$name.from-dts.dtb $(DEMO)/$$name.dts; \
+		dtc -q -I dtb -O dtb -o $(DEMO)/$$name.from-dtb.dtb $(DEMO)/$$name.dtb; \
+		cmp -s $(DEMO)/$$name.from-dts.dtb $(DEMO)/$$name.from-dtb.dtb || { echo "dtc reads $(DEMO)/$$name.dts and .dtb as different trees"; exit 1; }; \
+		printf '  %-34s -> %s (%s bytes; dtc reads it and the DTS as one tree)\n' $$config $(DEMO)/$$name.dtb $$(wc -c < $(DEMO)/$$name.dtb); \
 	done
 	@echo
 	@echo "== examples/named-backends.cfg: the virtio part of its tree =="
@@ -58,7 +59,7 @@ demo: build
 		"virtio = [ 'backend=2, type=virtio, device22, transport=mmio' ]" > $(DEMO)/mistakes.cfg
 	@$(RELEASE_BIN) validate $(DEMO)/mistakes.cfg || echo "(exit code $$?: the config has errors, so compile would write nothing)"
 	@echo
-	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every blob."
+	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every one."
 
 test: deps
 	$(SWIFT) build --build-tests

@@ -25,7 +25,7 @@ struct Compile: GrantdtCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the blob here.", valueName: "OUT.dtb"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Write the labelled DTS here (dtc rebuilds the same blob from it).", valueName: "OUT.dts"))
+    @Option(help: ArgumentHelp("Write the labelled DTS here (dtc builds the same tree from it).", valueName: "OUT.dts"))
     var dts: String?
 
     @Option(help: ArgumentHelp("Compile every config into DIR/<name>.dtb (DIR is created if missing).", valueName: "DIR"))
