@@ -46,16 +46,16 @@ struct Compile: GrantdtCommand {
         }
         // An error in the --domains file fails the run: write nothing.
         let writes = inputs.allSatisfy { $0.exitCode == 0 }
-        if outDir == nil {
-            // One guest: an unreadable config or unwritable output is a
+        guard let outDir else {
+            // One guest: an unreadable config or an unwritable output is a
             // plain exit-2 failure, before anything is printed.
-            let (config, outputs) = targets[0]
-            let guest = try compiler.compile(config)
-            if writes { try Self.write(guest, to: outputs) }
+            let guest = try compiler.compile(targets[0].config)
+            if writes { try Self.write(guest, to: targets[0].outputs) }
             inputs.forEach { reporter.add($0) }
             reporter.add(guest.report)
             return reporter.finish()
         }
+        do { try FileSystem.makeDirectory(outDir) } catch { throw CLIFailure("\(error)") }
         inputs.forEach { reporter.add($0) }
         for (config, outputs) in targets {
             do throws(CLIFailure) {
@@ -93,7 +93,6 @@ struct Compile: GrantdtCommand {
             }
             return (config, Outputs(blob: outDir + "/" + name, dts: nil))
         }
-        do { try FileSystem.makeDirectory(outDir) } catch { throw CLIFailure("\(error)") }
         return targets
     }
 

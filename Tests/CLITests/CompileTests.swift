@@ -164,6 +164,7 @@ import TestSupport
         (["G"], "say where to write"),
         (["G", "G", "-o", "@x.dtb"], "2 configs need --out-dir"),
         (["G", "--out-dir", "@d", "-o", "@x.dtb"], "-o and --dts name one file"),
+        (["G", "--out-dir", "@d", "--xen-version", "5.0"], "invalid --xen-version"),
         (["G", "-o", "@same", "--dts", "@same"], "-o and --dts both name '@same'"),
         (["/nonexistent/g.cfg", "-o", "@x"], "cannot read '/nonexistent/g.cfg'"),
         (["@", "-o", "@x"], "Is a directory"),
