@@ -70,10 +70,7 @@ struct GuestCompiler {
             laidOut = result
         }
         let report = FileReport(path: path, diagnostics: Self.inReadingOrder(diagnostics, file: path), werror: werror)
-        guard report.exitCode == 0, let tree = laidOut?.tree, let summary = laidOut?.summary else {
-            return CompiledGuest(report: report, tree: nil, summary: nil)
-        }
-        return CompiledGuest(report: report, tree: tree, summary: summary)
+        return CompiledGuest(report: report, layout: laidOut)
     }
 
     /// Front-end and layout findings merged: those about the config by
@@ -104,12 +101,12 @@ extension CompileOptions {
         let (compiler, inputs) = try GuestCompiler.prepare(settings)
         let inputFindings = inputs.flatMap(\.diagnostics)
         guard let compiler else {
-            return CompiledGuest(report: FileReport(path: path, diagnostics: inputFindings, werror: false), tree: nil, summary: nil)
+            return CompiledGuest(report: FileReport(path: path, diagnostics: inputFindings, werror: false), layout: nil)
         }
         let guest = try compiler.compile(path)
         guard !inputFindings.isEmpty else { return guest }
         let report = FileReport(path: path, diagnostics: inputFindings + guest.report.diagnostics, werror: false)
-        return CompiledGuest(report: report, tree: report.exitCode == 0 ? guest.tree : nil, summary: guest.summary)
+        return CompiledGuest(report: report, layout: guest.tree.map { LayoutResult(tree: $0, diagnostics: [], summary: guest.summary) })
     }
 }
 
@@ -134,7 +131,17 @@ struct CompiledGuest {
     let report: FileReport
     /// The finalised, labelled tree; nil when the report has an error.
     let tree: DeviceTree?
+    /// What the layout decided; nil exactly when `tree` is.
     let summary: LayoutSummary?
+
+    /// Keeps the layout's tree and summary only when `report` has no error
+    /// (after `--werror`): a guest with errors has no output.
+    init(report: FileReport, layout: LayoutResult?) {
+        self.report = report
+        let usable = report.exitCode == 0 && layout?.tree != nil && layout?.summary != nil
+        tree = usable ? layout?.tree : nil
+        summary = usable ? layout?.summary : nil
+    }
 
     var diagnostics: [Diagnostic] { report.diagnostics }
 
