@@ -13,13 +13,14 @@ struct Compile: GrantdtCommand {
             a caret and a hint), or to stdout as validate's JSON with --json. Outputs \
             are written to a temporary file and renamed: on any error existing files \
             stay as they were and no new one appears. With --out-dir, each config is \
-            compiled on its own into DIR/<name>.dtb (a .cfg suffix dropped). Exit 0 \
+            compiled on its own into DIR/<name>.dtb (a .cfg suffix dropped), and a \
+            directory stands for its top-level *.cfg files. Exit 0 \
             without errors (warnings and notes allowed), 1 with errors, 2 for usage \
             errors and unreadable files.
             """
     )
 
-    @Argument(help: ArgumentHelp("The guest configs.", valueName: "GUEST.cfg"))
+    @Argument(help: ArgumentHelp("The guest configs; with --out-dir, a directory means its *.cfg files.", valueName: "GUEST.cfg"))
     var configs: [String] = []
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the blob here.", valueName: "OUT.dtb"))
@@ -85,8 +86,14 @@ struct Compile: GrantdtCommand {
             return [(configs[0], Outputs(blob: output, dts: dts))]
         }
         guard output == nil, dts == nil else { throw CLIFailure("-o and --dts name one file: use them without --out-dir") }
+        // A directory stands for its top-level *.cfg files, as in validate:
+        // thousands of guests need no thousands of arguments.
+        var expanded: [String] = []
+        for config in configs {
+            expanded += FileSystem.isDirectory(config) ? try InputFiles.inDirectory(config, suffixes: [".cfg"]) : [config]
+        }
         var seen: [String: String] = [:]
-        let targets = try configs.map { config throws(CLIFailure) in
+        let targets = try expanded.map { config throws(CLIFailure) in
             let name = Self.blobName(config)
             if let earlier = seen.updateValue(config, forKey: name) {
                 throw CLIFailure("'\(earlier)' and '\(config)' would both write \(outDir)/\(name)")

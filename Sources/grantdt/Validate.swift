@@ -37,7 +37,7 @@ struct Validate: GrantdtCommand {
                 continue
             }
             do throws(CLIFailure) {
-                for file in try Self.inputs(in: path) { check(file, compiler: compiler, werror: settings.werror, into: &reporter) }
+                for file in try InputFiles.inDirectory(path, suffixes: [".cfg", ".dtb"]) { check(file, compiler: compiler, werror: settings.werror, into: &reporter) }
             } catch {
                 reporter.add(error)
             }
@@ -62,16 +62,4 @@ struct Validate: GrantdtCommand {
 
     /// The first bytes of every device tree blob (big-endian 0xd00dfeed).
     static let blobMagic: [UInt8] = [0xd0, 0x0d, 0xfe, 0xed]
-
-    /// The top-level `*.cfg` and `*.dtb` files of a directory, sorted
-    /// (hidden files and subdirectories are skipped).
-    static func inputs(in directory: String) throws(CLIFailure) -> [String] {
-        let names: [String]
-        do { names = try FileSystem.directoryEntries(directory) } catch { throw CLIFailure("\(error)") }
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
-        return names.filter { !$0.hasPrefix(".") && ($0.hasSuffix(".cfg") || $0.hasSuffix(".dtb")) }
-            .map { prefix + $0 }
-            .filter { !FileSystem.isDirectory($0) }
-    }
-
 }

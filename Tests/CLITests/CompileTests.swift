@@ -145,6 +145,23 @@ import TestSupport
         #expect(deep.status == 2 && deep.stderr.contains("cannot create directory"))
     }
 
+    @Test func outDirTakesADirectoryOfConfigs() throws {
+        let directory = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory.file("guests/nested"), withIntermediateDirectories: true)
+        try directory.write("guests/a.cfg", Self.clean)
+        try directory.write("guests/b.cfg", Self.warning)
+        try directory.write("guests/.c.cfg", Self.broken)
+        try directory.write("guests/notes.txt", "no config")
+        try directory.write("guests/nested/d.cfg", Self.broken)
+        let result = try Tool.grantdt(["compile", directory.file("guests"), "--out-dir", directory.file("out"), "--json"])
+        #expect(result.status == 0)
+        #expect(try Report(result.stdout).files.map(\.path) == [directory.file("guests/a.cfg"), directory.file("guests/b.cfg")])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("out")).sorted() == ["a.dtb", "b.dtb"])
+        // Without --out-dir a directory is no config.
+        let single = try Tool.grantdt(["compile", directory.file("guests"), "-o", directory.file("x.dtb")])
+        #expect(single.status == 2 && single.stderr.contains("Is a directory"))
+    }
+
     @Test func outDirRefusesTwoConfigsWithOneName() throws {
         let directory = try TemporaryDirectory()
         for sub in ["x", "y"] { try FileManager.default.createDirectory(atPath: directory.file(sub), withIntermediateDirectories: true) }
