@@ -68,13 +68,16 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     /// The path, or "memory".
     public let name: String
     public let byteCount: Int
+    /// Opened read-only: the device offers VIRTIO_BLK_F_RO.
+    public let isReadOnly: Bool
     private let backing: Backing
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var scratch: UnsafeMutableRawBufferPointer
 
-    private init(name: String, byteCount: Int, backing: Backing) {
+    private init(name: String, byteCount: Int, backing: Backing, readOnly: Bool = false) {
         self.name = name
         self.byteCount = byteCount
+        isReadOnly = readOnly
         self.backing = backing
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -91,8 +94,9 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
         mutex.deallocate()
     }
 
-    /// Opens `source`; a file must hold at least `minimumBytes`.
-    public static func open(_ source: DiskSource, minimumBytes: Int = 0) throws(DiskError) -> DiskImage {
+    /// Opens `source`; a file must hold at least `minimumBytes`. With
+    /// `readOnly` a file is opened for reading only and served read-only.
+    public static func open(_ source: DiskSource, minimumBytes: Int = 0, readOnly: Bool = false) throws(DiskError) -> DiskImage {
         switch source {
         case .memory(let bytes):
             guard let base = calloc(1, max(bytes, 1)) else { throw .cannotCreate(reason: "out of memory") }
@@ -100,7 +104,7 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
         case .temporary(let bytes):
             return try temporary(bytes: bytes)
         case .file(let path):
-            return try existing(path, minimumBytes: minimumBytes)
+            return try existing(path, minimumBytes: minimumBytes, readOnly: readOnly)
         }
     }
 
@@ -165,8 +169,8 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
         return DiskImage(name: path + " (temporary)", byteCount: bytes, backing: .file(fd))
     }
 
-    private static func existing(_ path: String, minimumBytes: Int) throws(DiskError) -> DiskImage {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+    private static func existing(_ path: String, minimumBytes: Int, readOnly: Bool) throws(DiskError) -> DiskImage {
+        let fd = Glibc.open(path, (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             let reason = String(cString: strerror(code))
@@ -190,7 +194,7 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
             close(fd)
             throw .tooSmall(path: path, bytes: max(size, 0), needed: max(minimumBytes, BlockProtocol.sectorSize))
         }
-        return DiskImage(name: path, byteCount: size, backing: .file(fd))
+        return DiskImage(name: path, byteCount: size, backing: .file(fd), readOnly: readOnly)
     }
 
     // MARK: Helpers

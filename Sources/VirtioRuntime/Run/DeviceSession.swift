@@ -151,7 +151,10 @@ final class DeviceSession {
         switch kind {
         case .block:
             guard let image else { throw .options("\(path): a virtio-blk device needs a disk image") }
-            logic = BlockDevice(image: image, identifier: "grantdt" + path, queueSize: configuration.queueSizeMax)
+            // GET_ID's answer: "grantdt-" and the unit address (20 bytes at most).
+            let unit = path.split(separator: "@").last.map(String.init) ?? path
+            logic = BlockDevice(image: image, identifier: "grantdt-" + unit, queueSize: configuration.queueSizeMax,
+                                readOnly: image.isReadOnly)
         case .loopback:
             logic = LoopbackDevice()
         }
