@@ -56,6 +56,9 @@ struct Run: GrantdtCommand {
     func execute() throws(CLIFailure) -> Int32 {
         let options = try runOptions()
         let input = try RunInput.resolve(input)
+        // A write past a file-size limit must fail with EFBIG, reported as
+        // a full disk, rather than kill the process.
+        signal(SIGXFSZ, SIG_IGN)
         let diagnostics = TreeChecks.run(input.tree, file: self.input)
         guard Diagnostic.exitCode(for: diagnostics) == 0 else {
             return fail(with: diagnostics)
@@ -71,7 +74,7 @@ struct Run: GrantdtCommand {
             report = try VirtioRun.run(tree: input.tree, kinds: input.kinds, backends: input.backends, options: withProgress)
         } catch {
             progress?.clear()
-            guard error.isInputError else { throw CLIFailure("\(self.input): \(error)") }
+            guard error.isInputError else { throw CLIFailure(error.description) }
             return fail(with: [RunRules.treeNotRunnable.about(file: self.input, error.description)])
         }
         progress?.clear()

@@ -46,6 +46,6 @@ import TestSupport
         let error = DiskError.io(path: "a.img", operation: "write", offset: 4096, count: 512, reason: "No space left on device", full: true)
         #expect(error.isFull)
         #expect(error.description
-            == "write of 512 bytes at offset 4096 of 'a.img' failed: No space left on device (the disk is full; what was written before is intact)")
+            == "write of 512 bytes at offset 4096 of 'a.img' failed: No space left on device (out of space: this write did not complete; earlier writes are unaffected)")
     }
 }

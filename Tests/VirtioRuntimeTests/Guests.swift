@@ -107,29 +107,10 @@ struct Bench {
         configuration: BackendConfiguration? = nil, observer: RequestObserver? = nil
     ) throws {
         let ram = GuestRegion(base: GuestAddress(0x4000_0000), size: 64 << 20)
-        let system = try GuestSystem(ram: [ram], backendIDs: [DomainID(1)])
-        self.system = system
-        func domain(_ id: DomainID) throws -> Domain {
-            guard let domain = system.domain(id) else { throw MissingDomain() }
-            return domain
-        }
-        let dma: DeviceDMA
-        switch kind {
-        case .grant:
-            dma = DeviceDMA(ops: GrantDMAOps(guest: system.guest, backend: DomainID(1)), backend: try domain(DomainID(1)),
-                            window: nil, longLived: [], grantBound: true)
-        case .grantPool:
-            let ops = try GrantPoolDMAOps(guest: system.guest, backend: DomainID(1), pages: 64)
-            dma = DeviceDMA(ops: ops, backend: try domain(DomainID(1)), window: nil,
-                            longLived: [LongLivedRegion(address: ops.poolAddress, length: ops.poolSize)], grantBound: true)
-        case .bounce:
-            let pool = GuestRegion(base: GuestAddress(0x4300_0000), size: 4 << 20)
-            dma = DeviceDMA(ops: try BounceDMAOps(guest: system.guest, pool: pool), backend: try domain(.dom0),
-                            window: pool, longLived: [], grantBound: false)
-        case .direct:
-            dma = DeviceDMA(ops: DirectDMAOps(guest: system.guest), backend: try domain(.dom0), window: nil,
-                            longLived: [], grantBound: false)
-        }
+        system = try GuestSystem(ram: [ram], backendIDs: [DomainID(1)])
+        let dma = try DeviceDMA.standalone(
+            kind, system: system, grantBackend: DomainID(1), pool: GuestRegion(base: GuestAddress(0x4300_0000), size: 4 << 20),
+            poolPages: 64)
         let disk = device == .block ? try image ?? DiskImage.open(.memory(bytes: 4 << 20)) : nil
         session = try DeviceSession(
             path: "/virtio@2000000", kind: device, system: system, dma: dma, image: disk, queueDepth: depth, maxRequest: maxRequest,
@@ -137,6 +118,4 @@ struct Bench {
     }
 
     var guest: Domain { system.guest }
-
-    struct MissingDomain: Error {}
 }

@@ -36,6 +36,17 @@ final class BlockDevice: DeviceLogic {
     /// Storage failures so far.
     var storageFailures: [DiskError] { failures.withLock { $0 } }
 
+    /// The latest storage failure of a transfer of `count` bytes at byte
+    /// `offset` (a flush: 0 and 0).
+    func failure(at offset: UInt64, count: Int) -> DiskError? {
+        failures.withLock { failures in
+            failures.last { error in
+                guard case .io(_, _, let at, let length, _, _) = error else { return false }
+                return at == offset && length == count
+            }
+        }
+    }
+
     func readConfig(_ offset: UInt32) -> UInt32 {
         switch offset {
         case BlockProtocol.capacityOffset: UInt32(truncatingIfNeeded: image.sectors)

@@ -45,7 +45,7 @@ public enum DiskError: Error, Hashable, Sendable, CustomStringConvertible {
         case .cannotCreate(let reason): "cannot create a temporary disk image: \(reason)"
         case .io(let path, let operation, let offset, let count, let reason, let full):
             "\(operation) of \(count) bytes at offset \(offset) of '\(path)' failed: \(reason)"
-                + (full ? " (the disk is full; what was written before is intact)" : "")
+                + (full ? " (out of space: this write did not complete; earlier writes are unaffected)" : "")
         }
     }
 

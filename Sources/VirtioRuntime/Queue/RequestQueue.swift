@@ -19,6 +19,8 @@ enum RequestError: Error, CustomStringConvertible {
     case queue(QueueError)
     /// Nothing is in flight and the next request still cannot be queued.
     case stalled(String)
+    /// The device answered a request with an error.
+    case failed(String)
 
     var description: String {
         switch self {
@@ -26,7 +28,7 @@ enum RequestError: Error, CustomStringConvertible {
         case .dma(let error): error.description
         case .broken(let error): error.description
         case .queue(let error): error.description
-        case .stalled(let reason): reason
+        case .stalled(let reason), .failed(let reason): reason
         }
     }
 }

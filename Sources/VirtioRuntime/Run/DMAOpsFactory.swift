@@ -116,3 +116,34 @@ final class DMAOpsFactory {
         }
     }
 }
+
+extension DeviceDMA {
+    /// DMA ops of `kind` for a device outside any tree (benchmarks, tests):
+    /// grants to `grantBackend`, a bounce pool at `pool`, a grant pool of
+    /// `poolPages`; non-grant devices served by dom0.
+    static func standalone(
+        _ kind: DMAKind, system: GuestSystem, grantBackend: DomainID, pool: GuestRegion, poolPages: Int
+    ) throws(RunError) -> DeviceDMA {
+        guard let backend = system.domain(grantBackend), let dom0 = system.domain(.dom0) else {
+            throw .machine("no backend domain \(grantBackend)")
+        }
+        do throws(DMAError) {
+            switch kind {
+            case .grant:
+                return DeviceDMA(ops: GrantDMAOps(guest: system.guest, backend: backend.id), backend: backend, window: nil,
+                                 longLived: [], grantBound: true)
+            case .grantPool:
+                let ops = try GrantPoolDMAOps(guest: system.guest, backend: backend.id, pages: poolPages)
+                return DeviceDMA(ops: ops, backend: backend, window: nil,
+                                 longLived: [LongLivedRegion(address: ops.poolAddress, length: ops.poolSize)], grantBound: true)
+            case .bounce:
+                return DeviceDMA(ops: try BounceDMAOps(guest: system.guest, pool: pool), backend: dom0, window: pool,
+                                 longLived: [], grantBound: false)
+            case .direct:
+                return DeviceDMA(ops: DirectDMAOps(guest: system.guest), backend: dom0, window: nil, longLived: [], grantBound: false)
+            }
+        } catch {
+            throw .machine("cannot set up \(kind.rawValue) DMA ops: \(error)")
+        }
+    }
+}

@@ -189,7 +189,7 @@ final class WorkloadRunner {
         let expectedLength: UInt32 = item.operation == .read || item.operation == .getID ? UInt32(item.length + 1) : 1
         guard status == BlockProtocol.Status.ok.rawValue else {
             if item.operation == .write { model.wrote(item, succeeded: false) }
-            result.fail("\(item.summary): status \(statusName(status))" + storageReason())
+            result.fail("\(item.summary): status \(statusName(status))" + storageReason(item))
             return
         }
         if written != expectedLength { result.fail("\(item.summary): used.len is \(written), expected \(expectedLength)") }
@@ -220,8 +220,9 @@ final class WorkloadRunner {
         }
     }
 
-    /// The backend's latest storage failure, for an IOERR message.
-    private func storageReason() -> String {
-        session.blockDevice?.storageFailures.last.map { ": \($0)" } ?? ""
+    /// The backend's storage failure behind an IOERR, if it had one.
+    private func storageReason(_ item: WorkItem) -> String {
+        let offset = item.isTransfer ? item.sector * UInt64(BlockProtocol.sectorSize) : 0
+        return session.blockDevice?.failure(at: offset, count: item.isTransfer ? item.length : 0).map { ": \($0)" } ?? ""
     }
 }
