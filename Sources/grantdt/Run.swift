@@ -199,7 +199,8 @@ enum RunOutput {
             rows.append([
                 device.path, device.kind.rawValue, device.dma.rawValue, device.backend.map(String.init) ?? "d\(device.servedBy)*",
                 String(device.requests), String(device.bytes), device.verified ? "yes" : "NO",
-                String(device.grantsOutstanding) + (device.broken ? " (broken)" : ""), String(device.refused),
+                String(device.grantsOutstanding) + (device.broken ? " (broken, \(device.pagesLeaked) pages leaked)" : ""),
+                String(device.refused),
             ])
         }
         var text = TextTable.render(rows)

@@ -50,25 +50,54 @@ import TestSupport
     /// A backend that still maps a ring page when the guest ends access:
     /// the device breaks, and neither the page nor the ref ever returns to
     /// the guest's allocators — later allocations never get them.
-    @Test func accessEndedWhileTheBackendMaps() throws {
+    @Test func accessEndedWhileTheBackendMapsARing() throws {
         let bench = try Bench(.grant)
         try bench.session.bringUp()
         let ring = try #require(bench.session.requests?.queue.ring)
         let backend = bench.session.dma.backend
         let held = try backend.hypercalls.mapGrantRef(ring.dmaAddress.grantRef, of: bench.guest.id, access: .writable)
         let teardown = bench.session.finish()
-        #expect(teardown.broken && teardown.grantsOutstanding > 0 && teardown.pagesLeaked > 0)
+        let ringPages = XenPage.count(offset: 0, length: ring.size)
+        #expect(teardown.broken && teardown.grantsOutstanding == ringPages && teardown.pagesLeaked == ringPages)
         #expect(bench.session.dma.ops.isBroken)
         #expect(!bench.guest.pages.isFree(ring.guestAddress.frame))
         #expect(!bench.guest.grants.isFree(ring.dmaAddress.grantRef))
         // The backend still reaches its page; the guest never hands it out.
         #expect(held.isMapped)
-        var handedOut: [FrameNumber] = []
-        while let frame = try? bench.guest.pages.allocate(pages: 1) { handedOut.append(frame) }
+        let handedOut = allFreeFrames(bench.guest)
         #expect(!handedOut.contains(ring.guestAddress.frame))
-        #expect(!handedOut.contains(bench.session.slots.slots[0].first))
+        // The request buffers' grants all ended: their pages are free again.
+        #expect(handedOut.contains(bench.session.slots.slots[0].first))
         // Further DMA on the device fails.
         #expect(throws: DMAError.deviceBroken) { try bench.session.dma.ops.allocateCoherent(size: 4096) }
+    }
+
+    /// A backend that keeps a mapping of a request's data buffer after it
+    /// completed it: the guest's unmap fails, the device breaks, and that
+    /// request's buffer pages stay out of the allocator for good.
+    @Test func accessEndedWhileTheBackendMapsARequestBuffer() throws {
+        let sticky = StickyBackend()
+        let bench = try Bench(.grant, observer: sticky)
+        sticky.me = bench.session.dma.backend
+        try bench.session.bringUp()
+        let runner = WorkloadRunner(session: bench.session, seed: 5, startsZeroed: true)
+        let write = WorkItem(index: 0, operation: .write, sector: 8, length: 4096, pageOffset: 0)
+        #expect(throws: RequestError.self) { try runner.run([write]) }
+        let held = try #require(sticky.held)
+        let teardown = bench.session.finish()
+        #expect(teardown.broken && teardown.grantsOutstanding >= 1)
+        #expect(held.isMapped)
+        let slot = bench.session.slots.slots[0]
+        #expect(teardown.pagesLeaked >= slot.pageCount)
+        let handedOut = allFreeFrames(bench.guest)
+        #expect(!handedOut.contains(slot.dataA.frame))
+    }
+
+    /// Allocates every free page of the guest, one by one.
+    private func allFreeFrames(_ guest: Domain) -> [FrameNumber] {
+        var frames: [FrameNumber] = []
+        while let frame = try? guest.pages.allocate(pages: 1) { frames.append(frame) }
+        return frames
     }
 
     /// Data written before a backend restart reads back after it, through
@@ -114,5 +143,20 @@ import TestSupport
             try bench.session.bringUp()
         }
         _ = bench.session.finish()
+    }
+}
+
+/// A backend that maps the data buffer of the first request it serves a
+/// second time and never lets go.
+final class StickyBackend: RequestObserver, @unchecked Sendable {
+    var me: Domain?
+    private(set) var held: PageMapping?
+
+    func queueActivated(size: Int, descriptors: DMAAddress, avail: DMAAddress, used: DMAAddress) {}
+
+    func served(_ chain: MappedChain, accessor: BackendAccessor) {
+        guard held == nil, let me, chain.readable.count > 1 else { return }
+        let data = chain.readable[1].address
+        held = try? me.hypercalls.mapGrantRef(data.grantRef, of: accessor.frontend, access: .readOnly)
     }
 }

@@ -28,11 +28,15 @@ final class HostileBackend: RequestObserver, @unchecked Sendable {
     /// The backend's own domain: its hypercalls are all it has.
     let me: Domain
     let judge: AttackJudge
+    /// Which device-readable buffer of a request holds data (virtio-blk:
+    /// 1, after the header; loopback: 0).
+    let dataBuffer: Int
     private let observed = Monitor(Observed())
 
-    init(me: Domain, judge: AttackJudge) {
+    init(me: Domain, judge: AttackJudge, dataBuffer: Int) {
         self.me = me
         self.judge = judge
+        self.dataBuffer = dataBuffer
     }
 
     var frontend: DomainID { judge.guest.id }
@@ -61,11 +65,12 @@ final class HostileBackend: RequestObserver, @unchecked Sendable {
     func served(_ chain: MappedChain, accessor: BackendAccessor) {
         let armed = observed.withLock { state -> Bool in
             state.lastChain = chain.descriptors
-            guard state.armed, chain.readableLength > BlockProtocol.headerSize || chain.readable.count == 1 else { return false }
+            guard state.armed, chain.readable.count > dataBuffer else { return false }
             state.armed = false
             return true
         }
-        guard armed, let data = chain.readable.last else { return }
+        guard armed else { return }
+        let data = chain.readable[dataBuffer]
         let records = [writeReadOnly(data, accessor: accessor), readOutside(data, accessor: accessor)]
         observed.withLock { $0.inRequest = records }
     }

@@ -50,6 +50,9 @@ final class RequestQueue {
     private var mapped: [Int: [Mapped]] = [:]
     /// The first end of access that failed; the device is broken since.
     private(set) var brokenBy: DMAError?
+    /// Requests whose buffers could not all be unmapped: grants on them
+    /// may still be live, so their memory must never be reused.
+    private(set) var quarantined: Set<Int> = []
 
     init(driver: VirtioMMIODriver, queue: QueueDriver) {
         self.driver = driver
@@ -70,7 +73,7 @@ final class RequestQueue {
                 let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
                 done.append(Mapped(address: address, length: buffer.length, direction: buffer.direction))
             } catch {
-                try unmap(done)
+                try unmap(done, token: token)
                 switch error {
                 case .outOfGrants, .poolExhausted: return false
                 default: throw .dma(error)
@@ -96,7 +99,7 @@ final class RequestQueue {
         let completions: [Completion]
         do throws(QueueError) { completions = try queue.reclaim() } catch { throw .queue(error) }
         for completion in completions {
-            try unmap(mapped.removeValue(forKey: completion.token) ?? [])
+            try unmap(mapped.removeValue(forKey: completion.token) ?? [], token: completion.token)
         }
         return completions
     }
@@ -118,7 +121,7 @@ final class RequestQueue {
         var failure: RequestError?
         for token in tokens {
             do throws(RequestError) {
-                try unmap(mapped.removeValue(forKey: token) ?? [])
+                try unmap(mapped.removeValue(forKey: token) ?? [], token: token)
             } catch {
                 failure = failure ?? error
             }
@@ -127,7 +130,7 @@ final class RequestQueue {
         return tokens
     }
 
-    private func unmap(_ buffers: [Mapped]) throws(RequestError) {
+    private func unmap(_ buffers: [Mapped], token: Int) throws(RequestError) {
         var failure: RequestError?
         for buffer in buffers {
             do throws(DMAError) {
@@ -142,6 +145,9 @@ final class RequestQueue {
                 }
             }
         }
-        if let failure { throw failure }
+        if let failure {
+            quarantined.insert(token)
+            throw failure
+        }
     }
 }

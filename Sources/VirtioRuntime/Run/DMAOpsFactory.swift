@@ -32,21 +32,27 @@ final class DMAOpsFactory {
     let system: GuestSystem
     let tree: DeviceTree
     let mode: GrantMode
-    /// Pages of a grant pool: room for `queueDepth` requests of the
-    /// largest size.
-    let poolPages: Int
+    let queueDepth: Int
+    let maxRequest: Int
     private var bouncePools: [String: BounceDMAOps] = [:]
 
     init(system: GuestSystem, tree: DeviceTree, mode: GrantMode, queueDepth: Int, maxRequest: Int) {
         self.system = system
         self.tree = tree
         self.mode = mode
-        // Per request: header, status, and two data buffers (loopback),
-        // each in whole pages; a few spare.
-        poolPages = queueDepth * (2 * XenPage.count(offset: 0, length: maxRequest) + 2) + 8
+        self.queueDepth = queueDepth
+        self.maxRequest = maxRequest
     }
 
-    func make(for device: DeviceBinding, backend override: DomainID?) throws(RunError) -> DeviceDMA {
+    /// Pages of a grant pool: room for `queueDepth` requests of the
+    /// largest size, each buffer in whole pages (virtio-blk: header, data,
+    /// status; loopback: two data buffers), and a few spare.
+    func poolPages(for kind: DeviceKind) -> Int {
+        let data = XenPage.count(offset: 0, length: maxRequest)
+        return queueDepth * (kind == .block ? data + 2 : 2 * data) + 8
+    }
+
+    func make(for device: DeviceBinding, kind: DeviceKind, backend override: DomainID?) throws(RunError) -> DeviceDMA {
         guard let binding = device.state.dma else { throw .tree("\(device.path) is disabled") }
         switch binding {
         case .grant(let domid):
@@ -57,10 +63,11 @@ final class DMAOpsFactory {
                                  longLived: [], grantBound: true)
             case .pool:
                 let ops: GrantPoolDMAOps
+                let pages = poolPages(for: kind)
                 do throws(DMAError) {
-                    ops = try GrantPoolDMAOps(guest: system.guest, backend: backend.id, pages: poolPages)
+                    ops = try GrantPoolDMAOps(guest: system.guest, backend: backend.id, pages: pages)
                 } catch {
-                    throw .machine("\(device.path): cannot grant a \(poolPages)-page pool: \(error)")
+                    throw .machine("\(device.path): cannot grant a \(pages)-page pool: \(error)")
                 }
                 return DeviceDMA(ops: ops, backend: backend, window: nil,
                                  longLived: [LongLivedRegion(address: ops.poolAddress, length: ops.poolSize)], grantBound: true)

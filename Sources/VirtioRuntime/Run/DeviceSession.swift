@@ -29,6 +29,8 @@ final class DeviceSession {
     private(set) var requests: RequestQueue?
     /// Set once an end of access failed.
     private(set) var brokenBy: String?
+    /// Slots whose buffers a backend may still reach: never freed.
+    private(set) var quarantinedSlots: Set<Int> = []
     private var finished = false
 
     init(
@@ -61,6 +63,7 @@ final class DeviceSession {
     func bringUp() throws(DriverError) {
         let supported: VirtioFeatures = kind == .block ? [.blockFlush, .blockReadOnly, .blockSize, .blockSizeMax, .blockSegmentMax] : []
         try driver.negotiate(expecting: kind == .block ? .block : .loopback, supported: supported)
+        try checkLimits()
         let queue = try driver.setUpQueue(maxSize: 256)
         do throws(DriverError) {
             try driver.start()
@@ -70,6 +73,18 @@ final class DeviceSession {
             throw error
         }
         requests = RequestQueue(driver: driver, queue: queue)
+    }
+
+    /// A request is one data segment of up to `maxRequest` bytes: the
+    /// device's `size_max` and `seg_max`, when offered, must allow that.
+    private func checkLimits() throws(DriverError) {
+        guard kind == .block else { return }
+        if driver.features.contains(.blockSizeMax), driver.config32(BlockProtocol.sizeMaxOffset) < UInt32(maxRequest) {
+            throw .ring("the device's size_max \(driver.config32(BlockProtocol.sizeMaxOffset)) is below the \(maxRequest)-byte requests")
+        }
+        if driver.features.contains(.blockSegmentMax), driver.config32(BlockProtocol.segMaxOffset) < 1 {
+            throw .ring("the device's seg_max is 0")
+        }
     }
 
     /// Resets the device (returning once the backend stopped and unmapped),
@@ -87,6 +102,7 @@ final class DeviceSession {
             recordBroken(error.description)
         }
         if let cause = requests.brokenBy { recordBroken(cause.description) }
+        quarantinedSlots.formUnion(requests.quarantined)
         do throws(DMAError) {
             try driver.freeRing(requests.queue)
         } catch {
@@ -117,8 +133,9 @@ final class DeviceSession {
     }
 
     /// Takes the device down, stops the backend, releases the grant pool,
-    /// returns the request buffers to the guest — unless the device broke,
-    /// in which case they stay leaked, as a backend may still reach them.
+    /// returns the request buffers to the guest — except those whose grants
+    /// could not be ended, which stay leaked, as a backend may still reach
+    /// them.
     func finish() -> Teardown {
         precondition(!finished, "a device session finishes once")
         finished = true
@@ -130,10 +147,12 @@ final class DeviceSession {
         let broken = brokenBy != nil || dma.ops.isBroken
         let statistics = dma.ops.statistics
         var leaked = statistics.pagesLeaked
-        if broken {
-            leaked += slots.slots.reduce(0) { $0 + $1.pageCount }
-        } else {
-            slots.free(in: system.guest)
+        for (index, slot) in slots.slots.enumerated() {
+            if quarantinedSlots.contains(index) {
+                leaked += slot.pageCount
+            } else {
+                system.guest.pages.free(slot.first, pages: slot.pageCount)
+            }
         }
         return Teardown(grantsOutstanding: statistics.grantsOutstanding, broken: broken, pagesLeaked: leaked)
     }

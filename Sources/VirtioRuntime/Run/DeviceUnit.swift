@@ -26,7 +26,7 @@ final class DeviceUnit {
         let system = session.system
         var report = DeviceReport(
             path: session.path, kind: session.kind, dma: session.dma.kind, backend: backend,
-            servedBy: session.dma.backend.id.rawValue, disk: session.image?.name)
+            servedBy: session.dma.backend.id.rawValue)
         let refusedBefore = system.hypervisor.events.total
         var records: [AttackRecord] = []
         var verified = false

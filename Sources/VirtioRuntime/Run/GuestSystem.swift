@@ -40,6 +40,10 @@ public final class GuestSystem: Sendable {
         bystanderBackend = fresh()
         do throws(DomainSpecError) {
             guest = try hypervisor.createDomain(DomainSpec(id: guestID, memory: ram))
+        } catch {
+            throw .tree("the guest's RAM cannot be built: \(error)")
+        }
+        do throws(DomainSpecError) {
             bystander = try hypervisor.createDomain(DomainSpec(id: bystanderID, memory: [Self.backendRAM]))
             var backends: [DomainID: Domain] = [:]
             for id in backendIDs.union([.dom0]).sorted() {

@@ -61,10 +61,4 @@ struct RequestSlots {
         }
     }
 
-    /// Whether `frame` is a guard page.
-    func isGuard(_ frame: FrameNumber) -> Bool { slots.contains { $0.guards.contains(frame) } }
-
-    func free(in guest: Domain) {
-        for slot in slots { guest.pages.free(slot.first, pages: slot.pageCount) }
-    }
 }

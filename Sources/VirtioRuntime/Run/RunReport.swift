@@ -58,8 +58,6 @@ public struct DeviceReport: Hashable, Sendable {
     public let backend: UInt16?
     /// The domain that actually ran the backend.
     public let servedBy: UInt16
-    /// The disk image (virtio-blk).
-    public let disk: String?
     /// Workload requests completed.
     public var requests = 0
     /// Data bytes carried.

@@ -73,34 +73,49 @@ public enum VirtioRun {
     ) throws(RunError) -> [DeviceUnit] {
         var disks = options.disks[...]
         var units: [DeviceUnit] = []
-        for device in devices {
-            let kind = kinds[device.path] ?? .block
-            var image: DiskImage?
-            var fresh = false
-            if kind == .block {
-                let source = disks.popFirst() ?? .temporary(bytes: DiskSource.defaultBytes)
-                if case .file = source {} else { fresh = true }
-                do throws(DiskError) {
-                    image = try DiskImage.open(source, minimumBytes: options.requestSize.maximum)
-                } catch {
-                    throw .disk(error)
-                }
+        // A device that cannot be prepared stops the run: the backends
+        // already started are shut down first.
+        do throws(RunError) {
+            for device in devices {
+                let kind = kinds[device.path] ?? .block
+                units.append(try prepare(device, kind: kind, disk: kind == .block ? disks.popFirst() : nil,
+                                         backend: backends[device.path], factory: factory, options: options))
             }
-            let override = backends[device.path].map { DomainID($0) }
-            let dma = try factory.make(for: device, backend: override)
-            var hostile: HostileBackend?
-            if options.hostile {
-                let judge = AttackJudge(guest: factory.system.guest, bystander: factory.system.bystander,
-                                        attacker: dma.backend.id, window: dma.window)
-                hostile = HostileBackend(me: dma.backend, judge: judge)
-            }
-            let session = try DeviceSession(
-                path: device.path, kind: kind, system: factory.system, dma: dma, image: image,
-                queueDepth: options.queueDepth, maxRequest: options.requestSize.maximum, observer: hostile)
-            var backend = override?.rawValue
-            if case .grant(let domid)? = device.state.dma { backend = UInt16(domid) }
-            units.append(DeviceUnit(session: session, hostile: hostile, freshImage: fresh, backend: backend))
+        } catch {
+            for unit in units { _ = unit.session.finish() }
+            throw error
         }
         return units
+    }
+
+    private static func prepare(
+        _ device: DeviceBinding, kind: DeviceKind, disk: DiskSource?, backend override: UInt16?, factory: DMAOpsFactory,
+        options: RunOptions
+    ) throws(RunError) -> DeviceUnit {
+        var image: DiskImage?
+        var fresh = false
+        if kind == .block {
+            let source = disk ?? .temporary(bytes: DiskSource.defaultBytes)
+            if case .file = source {} else { fresh = true }
+            do throws(DiskError) {
+                image = try DiskImage.open(source, minimumBytes: options.requestSize.maximum)
+            } catch {
+                throw .disk(error)
+            }
+        }
+        let dma = try factory.make(for: device, kind: kind, backend: override.map { DomainID($0) })
+        var hostile: HostileBackend?
+        if options.hostile {
+            let judge = AttackJudge(guest: factory.system.guest, bystander: factory.system.bystander,
+                                    attacker: dma.backend.id, window: dma.window)
+            // virtio-blk's first readable buffer is the header, the data follows.
+            hostile = HostileBackend(me: dma.backend, judge: judge, dataBuffer: kind == .block ? 1 : 0)
+        }
+        let session = try DeviceSession(
+            path: device.path, kind: kind, system: factory.system, dma: dma, image: image,
+            queueDepth: options.queueDepth, maxRequest: options.requestSize.maximum, observer: hostile)
+        var backend = override
+        if case .grant(let domid)? = device.state.dma { backend = UInt16(domid) }
+        return DeviceUnit(session: session, hostile: hostile, freshImage: fresh, backend: backend)
     }
 }

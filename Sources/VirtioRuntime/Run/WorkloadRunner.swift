@@ -9,8 +9,6 @@ struct WorkloadResult {
     var failures = 0
     /// The first problems, in words (at most `messageLimit`).
     var messages: [String] = []
-    /// GET_ID's answer, as the device gave it.
-    var deviceID: String?
     /// Requests whose device-readable data changed in guest memory while
     /// the device had it (checked with `checkSources`).
     var modifiedSources = 0
@@ -203,9 +201,6 @@ final class WorkloadRunner {
             guard bytes.count == item.length else { return result.fail("\(item.summary): the guest cannot read its buffer") }
             let bad = bytes.withUnsafeBytes { model.check($0, of: item, pattern: pattern) }
             if let bad { result.fail("\(item.summary): sector \(bad) does not hold what was written") }
-        case .getID:
-            let bytes = (try? memory.read(at: data, count: item.length)) ?? []
-            result.deviceID = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
         default:
             break
         }
