@@ -88,6 +88,8 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Interrupts raised so far: the driver spins on this before blocking.
     private let interrupts = Atomic<UInt64>(0)
+    /// QueueNotify writes so far: the worker spins on this before blocking.
+    private let notifications = Atomic<UInt64>(0)
     private let served = Atomic<Int>(0)
     private var worker: WorkerThread?
 
@@ -163,6 +165,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         case .queueReady: if value == 1 { activateQueue() }
         case .queueNotify:
             guard value == 0 else { return }
+            notifications.wrappingAdd(1, ordering: .releasing)
             state.withLock { $0.notified = true }
             state.broadcast(Condition.work.rawValue)
         default:
@@ -284,7 +287,10 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     // MARK: Worker
 
     private func workerLoop() {
+        var seen = notifications.load(ordering: .acquiring)
         while true {
+            // Often the driver publishes more at once: catch it spinning.
+            _ = Spin.until { notifications.load(ordering: .acquiring) != seen || stopRequested.load(ordering: .acquiring) }
             let next = state.wait(on: Condition.work.rawValue) { registers -> (queue: QueueDevice?, features: VirtioFeatures)? in
                 if registers.exiting { return (nil, []) }
                 guard registers.running, registers.notified, let queue = registers.queue else { return nil }
@@ -293,6 +299,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
                 return (queue, registers.negotiated)
             }
             guard let queue = next.queue else { return }
+            seen = notifications.load(ordering: .acquiring)
             serve(queue, features: next.features)
             state.withLock { $0.busy = false }
             state.broadcast(Condition.idle.rawValue)
@@ -384,10 +391,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// (the device is often about to answer), then a blocking wait. Returns
     /// nil after `interruptTimeoutSeconds` without one.
     func waitForInterrupt(after seen: UInt64) -> UInt64? {
-        for _ in 0..<2_000 {
-            let count = interrupts.load(ordering: .acquiring)
-            if count > seen { return count }
-        }
+        if Spin.until({ interrupts.load(ordering: .acquiring) > seen }) { return interrupts.load(ordering: .acquiring) }
         state.withLock { $0.driverWaiting += 1 }
         let count = state.wait(on: Condition.interrupt.rawValue, seconds: Self.interruptTimeoutSeconds) { _ -> UInt64? in
             let count = interrupts.load(ordering: .acquiring)
