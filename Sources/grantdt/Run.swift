@@ -132,7 +132,7 @@ struct RunInput {
 }
 
 /// A progress line on stderr (a terminal only), redrawn at most ten times
-/// a second.
+/// a second. `@unchecked Sendable`: the run calls it from its one thread.
 final class ProgressLine: @unchecked Sendable {
     private var last = 0.0
 

@@ -7,7 +7,7 @@ import GrantEngine
 /// legitimately given. Whether an attempt got through is decided by
 /// `AttackJudge`, which holds the guest's view and never helps the
 /// attacker.
-final class HostileBackend: RequestObserver, @unchecked Sendable {
+final class HostileBackend: RequestObserver {
     struct Ring {
         let size: Int
         let descriptors: DMAAddress

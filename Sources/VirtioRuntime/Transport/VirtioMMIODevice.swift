@@ -42,6 +42,10 @@ protocol RequestObserver: AnyObject, Sendable {
 /// A Status write of 0 returns only after the worker has stopped and the
 /// backend has unmapped every ring and buffer (Xen's ioreq makes the
 /// vCPU wait for the emulator the same way).
+///
+/// `@unchecked Sendable`: all shared state is in `state` (a monitor) or
+/// atomics; `worker` is set by `start` and joined by `shutdown`, both
+/// called by the thread that owns the device.
 final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     let logic: DeviceLogic
     let accessor: BackendAccessor
