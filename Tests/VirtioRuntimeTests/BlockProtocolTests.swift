@@ -131,6 +131,6 @@ import TestSupport
         #expect(bench.session.driver.config64(BlockProtocol.capacityOffset) == UInt64(4 << 20) / 512)
         #expect(bench.session.driver.config32(BlockProtocol.blockSizeOffset) == 512)
         #expect(bench.session.driver.config32(BlockProtocol.sizeMaxOffset) == BlockDevice.sizeMax)
-        #expect(bench.session.driver.config32(BlockProtocol.segMaxOffset) == 254)
+        #expect(bench.session.driver.config32(BlockProtocol.segMaxOffset) == 1022)
     }
 }

@@ -49,10 +49,11 @@ import TestSupport
         #expect(report.devices.allSatisfy { $0.grantsOutstanding == 0 && $0.refused == 0 })
     }
 
-    /// Queue depths from 1 to 32, fixed sizes from one sector to 256 KiB.
-    @Test(arguments: [(1, 512), (8, 4096), (32, 65536), (3, 262_144)])
+    /// Queue depths from 1 to 128 (three descriptors each: more than a
+    /// 256-entry ring holds), fixed sizes from one sector to 256 KiB.
+    @Test(arguments: [(1, 512), (8, 4096), (32, 65536), (3, 262_144), (128, 512)])
     func depthsAndSizes(depth: Int, size: Int) throws {
-        var options = Guests.options(requests: 48, depth: depth)
+        var options = Guests.options(requests: max(48, 2 * depth), depth: depth)
         options.requestSize = .fixed(size)
         let report = try Guests.run(try Guests.tree([.grant(1), .bounce]), options)
         #expect(report.ok, "\(report.devices.flatMap(\.errors))")

@@ -32,8 +32,8 @@ import Testing
         let expected: String
         switch garbage {
         case .nextOutOfRange:
-            try put(Descriptor(address: header.rawValue, length: 16, flags: next, next: 999), at: 0, in: queue, memory)
-            expected = "links to 999"
+            try put(Descriptor(address: header.rawValue, length: 16, flags: next, next: 4000), at: 0, in: queue, memory)
+            expected = "links to 4000"
         case .loop:
             try put(Descriptor(address: header.rawValue, length: 16, flags: next, next: 1), at: 0, in: queue, memory)
             try put(Descriptor(address: header.rawValue, length: 16, flags: next, next: 0), at: 1, in: queue, memory)
@@ -52,8 +52,8 @@ import Testing
             head = 4000
             expected = "beyond the descriptor table"
         case .availJump:
-            availIndex = 1000
-            expected = "avail.idx moved from 0 to 1000"
+            availIndex = 3000
+            expected = "avail.idx moved from 0 to 3000"
         case .noStatusByte:
             try put(Descriptor(address: header.rawValue, length: 16, flags: 0, next: 0), at: 0, in: queue, memory)
             expected = "without a device-writable status byte"

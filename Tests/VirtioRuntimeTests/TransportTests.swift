@@ -17,7 +17,7 @@ import Testing
         device.write(.queueSel, 1)
         #expect(device.read(.queueNumMax) == 0)
         device.write(.queueSel, 0)
-        #expect(device.read(.queueNumMax) == 256)
+        #expect(device.read(.queueNumMax) == 1024)
         #expect(device.read(.shmLenLow) == .max && device.read(.shmLenHigh) == .max)
     }
 

@@ -59,17 +59,17 @@ public enum DiskError: Error, Hashable, Sendable, CustomStringConvertible {
 /// The storage of one virtio-blk backend: a file (pread, pwrite, fsync) or
 /// memory. One backend thread uses it at a time; a mutex makes handing it
 /// to a restarted backend safe.
-public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
+final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     private enum Backing {
         case file(Int32)
         case memory(UnsafeMutableRawPointer)
     }
 
     /// The path, or "memory".
-    public let name: String
-    public let byteCount: Int
+    let name: String
+    let byteCount: Int
     /// Opened read-only: the device offers VIRTIO_BLK_F_RO.
-    public let isReadOnly: Bool
+    let isReadOnly: Bool
     private let backing: Backing
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var scratch: UnsafeMutableRawBufferPointer
@@ -96,7 +96,7 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
 
     /// Opens `source`; a file must hold at least `minimumBytes`. With
     /// `readOnly` a file is opened for reading only and served read-only.
-    public static func open(_ source: DiskSource, minimumBytes: Int = 0, readOnly: Bool = false) throws(DiskError) -> DiskImage {
+    static func open(_ source: DiskSource, minimumBytes: Int = 0, readOnly: Bool = false) throws(DiskError) -> DiskImage {
         switch source {
         case .memory(let bytes):
             guard let base = calloc(1, max(bytes, 1)) else { throw .cannotCreate(reason: "out of memory") }
@@ -108,9 +108,9 @@ public final class DiskImage: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
-    public var description: String { name }
+    var description: String { name }
     /// The capacity in 512-byte sectors.
-    public var sectors: UInt64 { UInt64(byteCount / BlockProtocol.sectorSize) }
+    var sectors: UInt64 { UInt64(byteCount / BlockProtocol.sectorSize) }
 
     /// Runs `body` with `count` bytes of the image from `offset`.
     func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(DiskError) -> R {

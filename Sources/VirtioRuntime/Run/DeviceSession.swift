@@ -46,7 +46,7 @@ final class DeviceSession {
         self.maxRequest = maxRequest
         self.observer = observer
         self.configuration = configuration ?? BackendConfiguration(
-            queueSizeMax: 256, requireAccessPlatform: dma.kind != .direct, longLivedRegions: dma.longLived)
+            queueSizeMax: 1024, requireAccessPlatform: dma.kind != .direct, longLivedRegions: dma.longLived)
         slots = try RequestSlots(count: queueDepth, maxRequest: maxRequest, guest: system.guest)
         (device, accessor, logic) = try Self.makeBackend(
             path: path, kind: kind, dma: dma, image: image, guest: system.guest.id, configuration: self.configuration,
@@ -64,7 +64,7 @@ final class DeviceSession {
         let supported: VirtioFeatures = kind == .block ? [.blockFlush, .blockReadOnly, .blockSize, .blockSizeMax, .blockSegmentMax] : []
         try driver.negotiate(expecting: kind == .block ? .block : .loopback, supported: supported)
         try checkLimits()
-        let queue = try driver.setUpQueue(maxSize: 256)
+        let queue = try driver.setUpQueue(maxSize: configuration.queueSizeMax)
         do throws(DriverError) {
             try driver.start()
         } catch {

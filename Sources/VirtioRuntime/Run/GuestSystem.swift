@@ -10,23 +10,23 @@ import GrantEngine
 /// guest gets the lowest id from 1 that no backend uses, the bystander
 /// and its backend the next free ones. dom0 is the only privileged domain
 /// (it may foreign-map guest RAM, as direct and bounce devices need).
-public final class GuestSystem: Sendable {
+final class GuestSystem: Sendable {
     /// Backend domains get this much RAM of their own (unused by the run).
     static let backendRAM = GuestRegion(base: GuestAddress(0x4000_0000), size: 1 << 20)
     /// The bystander's pages that it grants to its backend.
     static let bystanderGrants = 4
 
-    public let hypervisor: Hypervisor
-    public let guest: Domain
+    let hypervisor: Hypervisor
+    let guest: Domain
     /// Another guest whose grants no backend of ours was given.
-    public let bystander: Domain
+    let bystander: Domain
     /// The refs the bystander granted (to `bystanderBackend`).
-    public let bystanderRefs: [GrantRef]
-    public let bystanderBackend: DomainID
+    let bystanderRefs: [GrantRef]
+    let bystanderBackend: DomainID
     private let backends: [DomainID: Domain]
 
     /// Builds the machine for a guest with `ram` and these backend ids.
-    public init(ram: [GuestRegion], backendIDs: Set<DomainID>) throws(RunError) {
+    init(ram: [GuestRegion], backendIDs: Set<DomainID>) throws(RunError) {
         hypervisor = Hypervisor(Hypervisor.Configuration(privilegedDomains: [.dom0]))
         var used = backendIDs.union([.dom0])
         func fresh() -> DomainID {
@@ -57,7 +57,7 @@ public final class GuestSystem: Sendable {
     }
 
     /// The domain with this id: a backend, dom0, the guest or the bystander.
-    public func domain(_ id: DomainID) -> Domain? {
+    func domain(_ id: DomainID) -> Domain? {
         if id == guest.id { return guest }
         if id == bystander.id { return bystander }
         return backends[id]

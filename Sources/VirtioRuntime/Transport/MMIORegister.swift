@@ -1,6 +1,6 @@
 /// The virtio-mmio version 2 register map (virtio.md §3.1): offsets from
 /// the device base, 32-bit little-endian registers, config from 0x100.
-public enum MMIORegister: UInt32, CaseIterable, Sendable {
+enum MMIORegister: UInt32, CaseIterable, Sendable {
     case magicValue = 0x000
     case version = 0x004
     case deviceID = 0x008
@@ -32,31 +32,31 @@ public enum MMIORegister: UInt32, CaseIterable, Sendable {
     case configGeneration = 0x0fc
 
     /// "virt" read as a little-endian word.
-    public static let magic: UInt32 = 0x7472_6976
+    static let magic: UInt32 = 0x7472_6976
     /// The only version grant DMA works with (legacy is 1).
-    public static let modernVersion: UInt32 = 2
+    static let modernVersion: UInt32 = 2
     /// Device-specific configuration starts here.
-    public static let configOffset: UInt32 = 0x100
+    static let configOffset: UInt32 = 0x100
     /// libxl reserves this much per device (registers and config).
-    public static let windowSize: UInt32 = 0x200
+    static let windowSize: UInt32 = 0x200
     /// Our vendor id ("GDT" + 0), reported by every grantdt device.
-    public static let vendor: UInt32 = 0x0054_4447
+    static let vendor: UInt32 = 0x0054_4447
 }
 
 /// InterruptStatus / InterruptACK bits.
-public struct InterruptCause: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+struct InterruptCause: OptionSet, Hashable, Sendable {
+    let rawValue: UInt32
+    init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let usedBuffer = InterruptCause(rawValue: 1)
-    public static let configChange = InterruptCause(rawValue: 2)
+    static let usedBuffer = InterruptCause(rawValue: 1)
+    static let configChange = InterruptCause(rawValue: 2)
 }
 
 /// The register window of one virtio-mmio device, as the guest reaches it:
 /// every access traps to the device model in the backend (on Xen, an ioreq
 /// the backend's emulator serves while the vCPU waits), so a write returns
 /// only once the device has acted on it.
-public protocol MMIOWindow: AnyObject, Sendable {
+protocol MMIOWindow: AnyObject, Sendable {
     /// A 32-bit register or config-space read at `offset`.
     func read(_ offset: UInt32) -> UInt32
     /// A 32-bit register or config-space write at `offset`.

@@ -4,7 +4,7 @@ import Synchronization
 /// How a backend presents its device.
 struct BackendConfiguration: Sendable {
     /// `QueueNumMax` of queue 0.
-    var queueSizeMax = 256
+    var queueSizeMax = 1024
     /// Offer VERSION_1 (a version 2 device must).
     var offerVersion1 = true
     /// Offer ACCESS_PLATFORM, and refuse FEATURES_OK when the driver does
@@ -18,9 +18,9 @@ struct BackendConfiguration: Sendable {
 
 /// A region of guest memory the toolstack tells the backend about (our
 /// grant pool: the frontend grants it once, the backend maps it once).
-public struct LongLivedRegion: Hashable, Sendable {
-    public let address: DMAAddress
-    public let length: Int
+struct LongLivedRegion: Hashable, Sendable {
+    let address: DMAAddress
+    let length: Int
 }
 
 /// Sees what a backend does with each request (a hostile backend's

@@ -2,7 +2,7 @@ import GrantEngine
 
 /// Why the guest could not bring a device up or keep driving it; the
 /// texts follow Linux's `virtio_mmio.c`, virtio core and grant DMA code.
-public enum DriverError: Error, Hashable, Sendable, CustomStringConvertible {
+enum DriverError: Error, Hashable, Sendable, CustomStringConvertible {
     case wrongMagic(UInt32)
     case unsupportedVersion(UInt32)
     /// DeviceID 0: a placeholder, no device.
@@ -23,7 +23,7 @@ public enum DriverError: Error, Hashable, Sendable, CustomStringConvertible {
     /// No interrupt for this many seconds.
     case timeout(seconds: Int)
 
-    public var description: String {
+    var description: String {
         switch self {
         case .wrongMagic(let value): "Wrong magic value 0x\(String(value, radix: 16))!"
         case .unsupportedVersion(let version):

@@ -1,16 +1,16 @@
 /// The device status bits (virtio.md §1.1). Writing 0 resets the device.
-public struct DeviceStatus: OptionSet, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+struct DeviceStatus: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    let rawValue: UInt32
+    init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let acknowledge = DeviceStatus(rawValue: 1)
-    public static let driver = DeviceStatus(rawValue: 2)
-    public static let driverOK = DeviceStatus(rawValue: 4)
-    public static let featuresOK = DeviceStatus(rawValue: 8)
-    public static let needsReset = DeviceStatus(rawValue: 64)
-    public static let failed = DeviceStatus(rawValue: 128)
+    static let acknowledge = DeviceStatus(rawValue: 1)
+    static let driver = DeviceStatus(rawValue: 2)
+    static let driverOK = DeviceStatus(rawValue: 4)
+    static let featuresOK = DeviceStatus(rawValue: 8)
+    static let needsReset = DeviceStatus(rawValue: 64)
+    static let failed = DeviceStatus(rawValue: 128)
 
-    public var description: String {
+    var description: String {
         let names: [(DeviceStatus, String)] = [
             (.acknowledge, "ACKNOWLEDGE"), (.driver, "DRIVER"), (.featuresOK, "FEATURES_OK"),
             (.driverOK, "DRIVER_OK"), (.needsReset, "DEVICE_NEEDS_RESET"), (.failed, "FAILED"),
@@ -22,29 +22,29 @@ public struct DeviceStatus: OptionSet, Hashable, Sendable, CustomStringConvertib
 
 /// Feature bits (virtio.md §2 and §5.2): the device-independent ones
 /// grantdt negotiates and virtio-blk's.
-public struct VirtioFeatures: OptionSet, Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
+struct VirtioFeatures: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    let rawValue: UInt64
+    init(rawValue: UInt64) { self.rawValue = rawValue }
     init(bit: Int) { rawValue = 1 << UInt64(bit) }
 
     // virtio-blk (bits 0–23)
-    public static let blockSizeMax = VirtioFeatures(bit: 1)
-    public static let blockSegmentMax = VirtioFeatures(bit: 2)
-    public static let blockReadOnly = VirtioFeatures(bit: 5)
-    public static let blockSize = VirtioFeatures(bit: 6)
-    public static let blockFlush = VirtioFeatures(bit: 9)
+    static let blockSizeMax = VirtioFeatures(bit: 1)
+    static let blockSegmentMax = VirtioFeatures(bit: 2)
+    static let blockReadOnly = VirtioFeatures(bit: 5)
+    static let blockSize = VirtioFeatures(bit: 6)
+    static let blockFlush = VirtioFeatures(bit: 9)
     // device-independent
-    public static let indirectDescriptors = VirtioFeatures(bit: 28)
-    public static let eventIndex = VirtioFeatures(bit: 29)
-    public static let version1 = VirtioFeatures(bit: 32)
-    public static let accessPlatform = VirtioFeatures(bit: 33)
-    public static let packedRing = VirtioFeatures(bit: 34)
+    static let indirectDescriptors = VirtioFeatures(bit: 28)
+    static let eventIndex = VirtioFeatures(bit: 29)
+    static let version1 = VirtioFeatures(bit: 32)
+    static let accessPlatform = VirtioFeatures(bit: 33)
+    static let packedRing = VirtioFeatures(bit: 34)
 
     /// What a device must offer and a driver accept for grant DMA
     /// (grant-dma.md §2.3).
-    public static let grantRequired: VirtioFeatures = [.version1, .accessPlatform]
+    static let grantRequired: VirtioFeatures = [.version1, .accessPlatform]
 
-    public var description: String {
+    var description: String {
         let names: [(VirtioFeatures, String)] = [
             (.blockSizeMax, "SIZE_MAX"), (.blockSegmentMax, "SEG_MAX"), (.blockReadOnly, "RO"),
             (.blockSize, "BLK_SIZE"), (.blockFlush, "FLUSH"), (.indirectDescriptors, "RING_INDIRECT_DESC"),
@@ -63,7 +63,7 @@ public struct VirtioFeatures: OptionSet, Hashable, Sendable, CustomStringConvert
 }
 
 /// The virtio device types grantdt serves.
-public enum VirtioDeviceID: UInt32, Hashable, Sendable {
+enum VirtioDeviceID: UInt32, Hashable, Sendable {
     /// Device id 2.
     case block = 2
     /// A vendor-specific test device that echoes buffers (grantdt's
