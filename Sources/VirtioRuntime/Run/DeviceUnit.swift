@@ -37,19 +37,21 @@ final class DeviceUnit {
             verified = workload(runner, index: index, of: count, options: options, into: &report)
             if let hostile { records = attack(with: hostile, runner: runner, requests: options.requests) }
         }
+        // Under grants no attack may touch a guard page; in a normal run no
+        // backend at all. (A hostile direct backend doing so is reported as
+        // its attack's success instead.)
         let damaged = session.slots.damagedGuards(in: system.guest.memory)
-        if !damaged.isEmpty && session.dma.grantBound || !damaged.isEmpty && hostile == nil {
+        if !damaged.isEmpty && (session.dma.grantBound || hostile == nil) {
             verified = false
             report.errors.append("guard pages no backend was given changed: \(damaged.map(\.description).joined(separator: ", "))")
         }
-        let held = hostile?.beginHold()
-        let ring = session.requests?.queue.ring
-        let teardown = session.finish()
-        if let hostile, let held, let ring { records.append(judgeHold(held, ring: ring, hostile: hostile)) }
-        if hostile != nil, held == nil, bringUpError == nil {
-            var record = AttackRecord(attack: .holdMapping)
-            record.add("map a ring page to hold", .refused(.rejected))
-            records.append(record)
+        let teardown: DeviceSession.Teardown
+        if let hostile, bringUpError == nil {
+            let held: AttackRecord
+            (teardown, held) = holdAcrossTeardown(hostile)
+            records.append(held)
+        } else {
+            teardown = session.finish()
         }
         report.verified = verified
         report.grantsOutstanding = teardown.grantsOutstanding
@@ -139,16 +141,28 @@ final class DeviceUnit {
         return records
     }
 
-    /// After teardown: did the guest ever treat the held ring page as free?
-    private func judgeHold(_ held: PageMapping, ring: CoherentBuffer, hostile: HostileBackend) -> AttackRecord {
-        defer { hostile.endHold(held) }
+    /// `hold-mapping`: the backend maps a ring page once more and keeps it
+    /// through the teardown; afterwards, did the guest ever treat that page
+    /// (or its grant) as free?
+    private func holdAcrossTeardown(_ hostile: HostileBackend) -> (DeviceSession.Teardown, AttackRecord) {
         var record = AttackRecord(attack: .holdMapping)
+        let ring = session.requests?.queue.ring
+        guard let held = hostile.beginHold() else {
+            record.add("map a ring page to hold", .refused(.rejected))
+            return (session.finish(), record)
+        }
+        defer { hostile.endHold(held) }
+        let teardown = session.finish()
+        guard let ring else {
+            record.add("hold a ring page of a device that is not up", .refused(.rejected))
+            return (teardown, record)
+        }
         let guest = session.system.guest
         let frame = ring.guestAddress.frame
         let action = "keep a mapping of the ring page \(frame) across the reset"
         guard held.isMapped else {
             record.add(action, .refused(.rejected))
-            return record
+            return (teardown, record)
         }
         let pageFree = guest.pages.isFree(frame)
         let refFree = ring.dmaAddress.isGrant && guest.grants.isFree(ring.dmaAddress.grantRef)
@@ -159,6 +173,6 @@ final class DeviceUnit {
             let broken = session.dma.ops.isBroken ? "; the device is broken, its grants and pages never reused" : ""
             record.add(action + ": the guest kept the page out of use" + broken, .contained)
         }
-        return record
+        return (teardown, record)
     }
 }
