@@ -10,6 +10,7 @@ let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = 
     "compile": CompileBench.run,
     "binder": BinderBench.run,
     "engine": EngineBench.run,
+    "virtio": VirtioBench.run,
 ]
 
 /// The directory holding this executable, from /proc/self/exe.

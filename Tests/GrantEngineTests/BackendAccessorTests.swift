@@ -148,4 +148,25 @@ import Testing
         let stale = try #require(buffers[0].pages.first?.handle)
         #expect(accessor.unmap(buffers[0]).refused == [.init(handle: stale, status: .badHandle)])
     }
+
+    /// A list mixing borrowed (long-lived) and owned buffers: only the
+    /// owned pages are unmapped, in one batch, and counted back.
+    @Test func unmappingAListLeavesBorrowedPagesMapped() throws {
+        let system = try System()
+        let accessor = BackendAccessor(backend: system.backend, frontend: System.guestID)
+        let (ringRef, _) = try system.grantedPage()
+        let ring = try accessor.mapLongLived(.grant(ringRef), length: 4096)
+        let borrowed = try accessor.map(.grant(ringRef, offset: 256), length: 128, access: .readOnly)
+        var buffers = [borrowed]
+        for _ in 0..<3 {
+            let (ref, _) = try system.grantedPage()
+            buffers.append(try accessor.map(.grant(ref), length: 4096, access: .writable))
+        }
+        #expect(accessor.outstandingRequestMappings == 3)
+        let result = accessor.unmap(buffers)
+        #expect(result.unmapped == 3 && result.flushes == 1 && result.refused.isEmpty)
+        #expect(accessor.outstandingRequestMappings == 0)
+        #expect(ring.pages.allSatisfy(\.isMapped) && borrowed.pages.allSatisfy(\.isMapped))
+        #expect(buffers.dropFirst().allSatisfy { $0.pages.allSatisfy { !$0.isMapped } })
+    }
 }

@@ -118,9 +118,16 @@ public final class BackendAccessor: Sendable {
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
-        let owned = buffers.lazy.filter(\.ownsPages)
-        requestMappings.wrappingSubtract(owned.count, ordering: .relaxed)
-        return unmapPages(owned.flatMap(\.pages))
+        // Gathered into one array: walking nested lazy views cost more
+        // than the unmaps themselves on every request.
+        var pages: [PageMapping] = []
+        var owned = 0
+        for buffer in buffers where buffer.ownsPages {
+            owned += 1
+            pages.append(contentsOf: buffer.pages)
+        }
+        requestMappings.wrappingSubtract(owned, ordering: .relaxed)
+        return unmapPages(pages)
     }
 
     @discardableResult
@@ -218,7 +225,7 @@ public final class BackendAccessor: Sendable {
 
     @discardableResult
     private func unmapPages<C: Collection<PageMapping>>(_ pages: C) -> Hypercalls.UnmapResult {
-        let result = hypercalls.unmapGrantRefs(pages.lazy.compactMap(\.handle))
+        let result = hypercalls.unmapGrantRefs(pages.compactMap(\.handle))
         add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result
