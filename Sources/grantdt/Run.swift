@@ -5,16 +5,21 @@ import Glibc
 import SystemIO
 import VirtioRuntime
 
-/// `grantdt run GUEST.dtb [--disk PATH]... [--requests N] [--queue-depth N]
-/// [--request-size BYTES] [--grant-mode per-request|pool] [--hostile] [--json]`.
+/// `grantdt run GUEST.cfg|GUEST.dtb [compile options] [--disk PATH]...
+/// [--requests N] [--queue-depth N] [--request-size BYTES]
+/// [--grant-mode per-request|pool] [--hostile] [--json]`.
 struct Run: GrantdtCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run every virtio-mmio device of a guest end to end over the grant engine.",
         discussion: """
-            Binds each enabled virtio,mmio node to the DMA ops Linux gives it, serves \
-            it from a backend in its backend domain (virtio-blk on a disk image, or a \
-            loopback device for nodes with an i2c or gpio child), runs a verified \
+            A .cfg is compiled first (with every compile option) and its disks and \
+            virtio,device2 entries get virtio-blk backends, other types a loopback \
+            device; a backend of a device without grants may map guest memory, as it \
+            must in Xen. Binds each enabled virtio,mmio node to the DMA ops Linux \
+            gives it, serves it from a backend in its backend domain (virtio-blk on a \
+            disk image, or, for a DTB alone, a loopback device for nodes with an i2c \
+            or gpio child), runs a verified \
             read/write workload, tears everything down and reports per device. With \
             --hostile every backend also attacks. Exit 0 when every device verified and \
             nothing leaked (--hostile: every attack on a grant-bound device was refused \
@@ -23,8 +28,11 @@ struct Run: GrantdtCommand {
             """
     )
 
-    @Argument(help: "The guest device tree blob.")
+    @Argument(help: "The guest: an xl.cfg file (compiled first) or a device tree blob.")
     var input: String
+
+    @OptionGroup(title: "Compile options (for a .cfg input)")
+    var compile: CompileOptions
 
     @Option(name: .customLong("disk"), help: ArgumentHelp(
         "Disk image of the next virtio-blk device in tree order (repeatable); 'memory' keeps it in memory. Default: a sparse temporary file.",
@@ -55,11 +63,15 @@ struct Run: GrantdtCommand {
 
     func execute() throws(CLIFailure) -> Int32 {
         let options = try runOptions()
-        let input = try RunInput.resolve(input)
+        let input: RunInput
+        switch try RunInput.resolve(self.input, compile: compile) {
+        case .runnable(let runnable): input = runnable
+        case .refused(let diagnostics): return fail(with: diagnostics)
+        }
         // A write past a file-size limit must fail with EFBIG, reported as
         // a full disk, rather than kill the process.
         signal(SIGXFSZ, SIG_IGN)
-        let diagnostics = TreeChecks.run(input.tree, file: self.input)
+        let diagnostics = input.findings + TreeChecks.run(input.tree, file: self.input)
         guard Diagnostic.exitCode(for: diagnostics) == 0 else {
             return fail(with: diagnostics)
         }
@@ -120,14 +132,35 @@ struct RunInput {
     let tree: DeviceTree
     let kinds: [String: DeviceKind]
     let backends: [String: UInt16]
+    /// Warnings and notes from compiling a `.cfg` (none for a DTB).
+    var findings: [Diagnostic] = []
 
-    /// A DTB: device kinds inferred from the tree itself.
-    static func resolve(_ path: String) throws(CLIFailure) -> RunInput {
-        if path.hasSuffix(".cfg") {
-            throw CLIFailure("\(path): running an xl.cfg needs the compile stage, which this build does not have; give the guest's DTB")
+    enum Resolution {
+        case runnable(RunInput)
+        /// The config has errors: nothing to run (exit 1).
+        case refused([Diagnostic])
+    }
+
+    /// A `.cfg` is compiled: kinds come from the config (disks and
+    /// `virtio,device2` are virtio-blk, other types loopback), and a device
+    /// without grants is served by the backend the config names. Any other
+    /// file is read as a DTB, with kinds inferred from the tree.
+    static func resolve(_ path: String, compile: CompileOptions) throws(CLIFailure) -> Resolution {
+        guard path.hasSuffix(".cfg") else {
+            let tree = try readTree(path)
+            return .runnable(RunInput(tree: tree, kinds: VirtioRun.kinds(inferredFrom: tree), backends: [:]))
         }
-        let tree = try readTree(path)
-        return RunInput(tree: tree, kinds: VirtioRun.kinds(inferredFrom: tree), backends: [:])
+        let guest = try compile.compileGuest(at: path)
+        guard let tree = guest.tree else { return .refused(guest.diagnostics) }
+        var kinds: [String: DeviceKind] = [:]
+        var backends: [String: UInt16] = [:]
+        for device in guest.devices {
+            kinds[device.path] = device.virtioID == 2 ? .block : .loopback
+            if !device.placement.request.grants {
+                backends[device.path] = UInt16(clamping: device.placement.request.backend)
+            }
+        }
+        return .runnable(RunInput(tree: tree, kinds: kinds, backends: backends, findings: guest.diagnostics))
     }
 }
 

@@ -102,7 +102,9 @@ import Testing
         #expect(try mapping.read(at: 0, count: 2) == [3, 4])
         _ = try privileged.map(.guestPhysical(System.ramBase.advanced(by: 100)), length: 16, access: .readOnly)
         #expect(privileged.statistics.foreignMaps == 1)
+        #expect(privileged.statistics.foreignUnmaps == 0, "foreign mappings stay cached until reset")
         #expect(privileged.reset().foreignPagesUnmapped == 1)
+        #expect(privileged.statistics.foreignUnmaps == 1)
         #expect(throws: MemoryFault.notMapped) { try mapping.read(at: 0, count: 1) }
     }
 

@@ -39,7 +39,10 @@ public struct AccessStatistics: Hashable, Sendable {
     public var grantUnmaps = 0
     /// TLB flushes: one per batch of up to 32 unmaps.
     public var unmapFlushes = 0
+    /// Guest pages foreign-mapped (cached until reset).
     public var foreignMaps = 0
+    /// Cached foreign mappings released (at reset, or a duplicate from a race).
+    public var foreignUnmaps = 0
     /// Buffers served from a long-lived or cached mapping, with no
     /// hypercall.
     public var buffersWithoutHypercall = 0
@@ -89,7 +92,8 @@ public final class BackendAccessor: Sendable {
     public var statistics: AccessStatistics {
         AccessStatistics(
             grantMaps: counters[.grantMaps], grantUnmaps: counters[.grantUnmaps], unmapFlushes: counters[.unmapFlushes],
-            foreignMaps: counters[.foreignMaps], buffersWithoutHypercall: counters[.withoutHypercall])
+            foreignMaps: counters[.foreignMaps], foreignUnmaps: counters[.foreignUnmaps],
+            buffersWithoutHypercall: counters[.withoutHypercall])
     }
 
     /// Per-request buffers mapped and not yet unmapped.
@@ -180,6 +184,7 @@ public final class BackendAccessor: Sendable {
             return Array(cache.values)
         }
         for mapping in foreign { _ = hypercalls.foreignUnmap(mapping) }
+        add(.foreignUnmaps, foreign.count)
         return ResetReport(
             grantPagesUnmapped: result.unmapped, foreignPagesUnmapped: foreign.count,
             requestMappingsStillHeld: outstandingRequestMappings, refused: result.refused)
@@ -188,7 +193,7 @@ public final class BackendAccessor: Sendable {
     // MARK: Mapping
 
     private enum Counter: Int, CaseIterable {
-        case grantMaps, grantUnmaps, unmapFlushes, foreignMaps, withoutHypercall
+        case grantMaps, grantUnmaps, unmapFlushes, foreignMaps, foreignUnmaps, withoutHypercall
     }
 
     private func add(_ counter: Counter, _ amount: Int = 1) { counters.add(counter, amount) }
@@ -276,6 +281,7 @@ public final class BackendAccessor: Sendable {
                 if let winner {
                     // Another thread mapped the frame first: keep one mapping.
                     _ = hypercalls.foreignUnmap(mapping)
+                    add(.foreignUnmaps)
                     pages.append(winner)
                 } else {
                     pages.append(mapping)

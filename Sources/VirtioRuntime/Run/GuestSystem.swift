@@ -8,8 +8,11 @@ import GrantEngine
 ///
 /// Domain ids: the device tree names only backends (`iommus` cells). The
 /// guest gets the lowest id from 1 that no backend uses, the bystander
-/// and its backend the next free ones. dom0 is the only privileged domain
-/// (it may foreign-map guest RAM, as direct and bounce devices need).
+/// and its backend the next free ones. dom0 is privileged (it may
+/// foreign-map guest RAM, as direct and bounce devices need), and so are
+/// the domains the input names as backends of devices without grants: a
+/// driver domain serving such a device must have that right, or the
+/// device cannot work in Xen at all.
 final class GuestSystem: Sendable {
     /// Backend domains get this much RAM of their own (unused by the run).
     static let backendRAM = GuestRegion(base: GuestAddress(0x4000_0000), size: 1 << 20)
@@ -25,9 +28,10 @@ final class GuestSystem: Sendable {
     let bystanderBackend: DomainID
     private let backends: [DomainID: Domain]
 
-    /// Builds the machine for a guest with `ram` and these backend ids.
-    init(ram: [GuestRegion], backendIDs: Set<DomainID>) throws(RunError) {
-        hypervisor = Hypervisor(Hypervisor.Configuration(privilegedDomains: [.dom0]))
+    /// Builds the machine for a guest with `ram` and these backend ids;
+    /// `privileged` backends (and dom0) may foreign-map the guest's RAM.
+    init(ram: [GuestRegion], backendIDs: Set<DomainID>, privileged: Set<DomainID> = []) throws(RunError) {
+        hypervisor = Hypervisor(Hypervisor.Configuration(privilegedDomains: privileged.union([.dom0])))
         var used = backendIDs.union([.dom0])
         func fresh() -> DomainID {
             var id = DomainID(1)

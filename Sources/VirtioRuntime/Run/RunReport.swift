@@ -29,7 +29,7 @@ struct CostCounters {
     init(_ dma: DMAStatistics, _ access: AccessStatistics) {
         grantsIssued = dma.grantsIssued
         maps = access.grantMaps + access.foreignMaps
-        unmaps = access.grantUnmaps
+        unmaps = access.grantUnmaps + access.foreignUnmaps
         flushes = access.unmapFlushes
         bytesCopied = dma.bytesCopied
     }

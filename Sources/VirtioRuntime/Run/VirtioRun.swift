@@ -29,8 +29,10 @@ public enum VirtioRun {
     ///   - kinds: what each device is, by node path; devices not listed
     ///     are served as virtio-blk.
     ///   - backends: a backend domid for devices whose tree names none
-    ///     (direct and bounce devices; dom0 otherwise). Such a backend must
-    ///     be privileged to reach guest-physical memory, and only dom0 is.
+    ///     (direct and bounce devices; dom0 otherwise). These domains are
+    ///     privileged: they reach guest-physical memory by foreign maps, as
+    ///     a driver domain serving a device without grants must be able to
+    ///     (with `--hostile` the report shows what that exposes).
     public static func run(
         tree: DeviceTree, kinds: [String: DeviceKind], backends: [String: UInt16] = [:], options: RunOptions
     ) throws(RunError) -> RunReport {
@@ -41,6 +43,9 @@ public enum VirtioRun {
         guard options.disks.count <= blockCount else {
             throw .options("--disk is given \(options.disks.count) times but the tree has \(blockCount) virtio-blk devices")
         }
+        for (path, domid) in backends.sorted(by: { $0.key < $1.key }) where domid >= DomainID.firstReserved.rawValue {
+            throw .tree("\(path): backend domid \(domid) is not a domain id (0 to 0x7fef)")
+        }
         var backendIDs = Set(backends.values.map { DomainID($0) })
         for device in devices {
             if case .grant(let domid)? = device.state.dma {
@@ -50,7 +55,9 @@ public enum VirtioRun {
                 backendIDs.insert(DomainID(UInt16(domid)))
             }
         }
-        let system = try GuestSystem(ram: try GuestRAM.banks(of: tree), backendIDs: backendIDs)
+        let system = try GuestSystem(
+            ram: try GuestRAM.banks(of: tree), backendIDs: backendIDs,
+            privileged: Set(backends.values.map { DomainID($0) }))
         let maxRequest = options.requestSize.maximum
         let factory = DMAOpsFactory(system: system, tree: tree, mode: options.grantMode, queueDepth: options.queueDepth,
                                     maxRequest: maxRequest)
