@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(
             name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"],
             exclude: ["Golden"], swiftSettings: strict),
-        .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
+        .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine", "TestSupport"], swiftSettings: strict),
         // Fixtures are DTS sources that the tests compile with dtc.
         .testTarget(
             name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"],

@@ -1,5 +1,6 @@
 import GrantEngine
 import Testing
+import TestSupport
 
 @Suite struct AllocatorTests {
     @Test func startsWithOneFrameAndRefsFromEight() throws {

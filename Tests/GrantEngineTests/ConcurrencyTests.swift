@@ -2,6 +2,7 @@ import Foundation
 import GrantEngine
 import Synchronization
 import Testing
+import TestSupport
 
 /// A value shared between the test's threads. NSLock (a pthread mutex) is
 /// visible to the thread sanitizer, which `Synchronization.Mutex` is not.

@@ -1,6 +1,7 @@
 import DeviceTree
 @testable import GuestLayout
 import Testing
+import TestSupport
 
 /// The DTB size the domain builder places is computed without writing
 /// the blob; libfdt (through `DTBWriter`, the same sequential-write calls

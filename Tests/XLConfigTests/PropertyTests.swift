@@ -1,5 +1,6 @@
 import Diagnostics
 import Testing
+import TestSupport
 import XLConfig
 
 /// Seeded random inputs: the reader never crashes or hangs, and every
