@@ -61,9 +61,18 @@ demo: build
 	@echo
 	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every one."
 
+# The whole log streams; the failures are repeated at its end, where a
+# CI summary that keeps only the tail still shows which test failed.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	@mkdir -p .build
+	@{ $(SWIFT) test 2>&1; echo $$? > .build/test.status; } | tee .build/test.log
+	@status=$$(cat .build/test.status); \
+	if [ "$$status" != 0 ]; then \
+		echo "== failures (full log: .build/test.log) =="; \
+		grep -E '✘|error:|Fatal error|Test Case .* failed' .build/test.log | grep -v ' started' | tail -40; \
+	fi; \
+	exit $$status
 
 bench: deps
 	$(SWIFT) build $(STATIC) --product grantdt

@@ -147,10 +147,22 @@ import TestSupport
         let image = try directory.write("ro.img", [UInt8](repeating: 0x11, count: 1 << 20))
         chmod(image, 0o444)
         let tree = try write(Self.guest, directory)
-        // Root may open any file for writing: run as nobody then.
-        let prefix = getuid() == 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
-        let arguments = prefix + [Paths.grantdt, "run", tree, "--requests", "5", "--disk", image]
-        let result = try Tool.run(arguments[0], Array(arguments.dropFirst()))
+        let result: ToolResult
+        if getuid() == 0 {
+            // Root may open any file for writing: run as nobody then, from a
+            // copy of the binary beside the image, because the build
+            // directory may sit under a directory nobody cannot enter.
+            let binary = directory.file("grantdt")
+            try FileManager.default.copyItem(atPath: Paths.grantdt, toPath: binary)
+            chmod(directory.path, 0o755)
+            chmod(tree, 0o644)
+            let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"]
+            let probe = try Tool.run("setpriv", nobody + ["test", "-x", binary, "-a", "-r", tree, "-a", "-r", image])
+            try #require(probe.status == 0, "nobody cannot reach \(directory.path); the system temporary directory must be world-searchable")
+            result = try Tool.run("setpriv", nobody + [binary, "run", tree, "--requests", "5", "--disk", image])
+        } else {
+            result = try Tool.grantdt(["run", tree, "--requests", "5", "--disk", image])
+        }
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr == "grantdt: error: disk image '\(image)' is read-only (Permission denied): the workload writes to it; make it writable or give a copy\n")
