@@ -33,12 +33,13 @@ enum BlobSize {
         private var stored: [String] = []
         /// Names already placed: most properties repeat one, and a name
         /// once present stays present.
-        private var present: Set<String> = []
+        private var present = Set<String>(minimumCapacity: 64)
 
         mutating func add(_ name: String) {
             guard present.insert(name).inserted else { return }
             let tail = name.utf8
-            let found = stored.contains { $0.utf8.count >= tail.count && $0.utf8.suffix(tail.count).elementsEqual(tail) }
+            // Only a longer name can hold it: an equal one would be `present`.
+            let found = stored.contains { $0.utf8.count > tail.count && $0.utf8.suffix(tail.count).elementsEqual(tail) }
             if !found {
                 stored.append(name)
                 size += tail.count + 1
