@@ -35,8 +35,11 @@ public enum DiagnosticText {
         return text
     }
 
-    /// Tabs become one space so the caret lines up (columns count a tab as 1).
+    /// Tabs become one space so the caret lines up (columns count a tab as
+    /// 1). A tab is always a character of its own, so bytes can be swapped.
     private static func visible(_ line: String) -> String {
-        String(line.map { $0 == "\t" ? " " : $0 })
+        let tab = UInt8(ascii: "\t")
+        guard line.utf8.contains(tab) else { return line }
+        return String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 }

@@ -27,7 +27,7 @@ public enum GuestLayoutBuilder {
     }
 }
 
-/// One layout run: the checks in libxl's order, then the two trees.
+/// One layout run: the checks in libxl's order, then the tree.
 private struct Stage {
     let guest: GuestConfig
     let inputs: GuestInputs
@@ -72,7 +72,10 @@ private struct Stage {
             vuart: guest.vuart?.value == true, optee: guest.tee?.value == .optee, vpci: !guest.pci.isEmpty,
             timerFrequency: options.timerFrequency,
             devices: zip(requests, slots).map { PlacedDevice(request: $0, slot: $1) }, copiedNodes: copied)
-        guard let blobSize = libxlBlobSize(plan), let memory = layOutMemory(ramSize: ramSize, blobSize: blobSize) else {
+        // libxl's order: the tree with placeholders, its size for the
+        // domain builder's layout, then the placeholders patched.
+        var tree = GuestTree.build(plan)
+        guard let blobSize = libxlBlobSize(tree), let memory = layOutMemory(ramSize: ramSize, blobSize: blobSize) else {
             return nil
         }
         let regions = ExtendedRegions.find(
@@ -82,7 +85,7 @@ private struct Stage {
             report(LayoutRules.noExtendedRegions, nil,
                    "no extended region: no unused range of \(template.extendedRegions.minimumSize >> 20) MiB or more below 2^\(options.gpaddrBits) (libxl: `The extended regions cannot be allocated, not enough space`)")
         }
-        var tree = GuestTree.build(plan, finalisation: Finalisation(
+        GuestTree.finalise(&tree, plan, Finalisation(
             initrd: memory.ramdisk, bankSizes: memory.bankSizes, extendedRegions: regions, rngSeed: options.rngSeed))
         if let partial = inputs.partialTree {
             let (reviewed, findings) = PartialCopy.review(tree, copiedNames: copied.map(\.name), file: partial.file)
@@ -230,8 +233,8 @@ private struct Stage {
 
     /// `totalsize` of the blob libxl builds before finalisation, when it
     /// fits libxl's largest buffer (4096 doubled up to `FDT_MAX_SIZE`).
-    private mutating func libxlBlobSize(_ plan: GuestPlan) -> Int? {
-        let size = BlobSize.of(GuestTree.build(plan, finalisation: nil))
+    private mutating func libxlBlobSize(_ unfinalised: DeviceTree) -> Int? {
+        let size = BlobSize.of(unfinalised)
         var buffer = 4096
         while buffer < template.limits.fdtMaxSize { buffer *= 2 }
         guard size <= buffer else {

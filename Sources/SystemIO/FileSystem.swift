@@ -34,7 +34,10 @@ public enum FileSystem {
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(info.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // A chunk one byte larger than the file (4 KiB at least, 64 KiB at
+        // most) reads it whole, and the next read finds its end; zeroing
+        // 64 KiB for a 1 KiB config cost more than parsing it.
+        var chunk = [UInt8](repeating: 0, count: min(max(Int(info.st_size) + 1, 1 << 12), 1 << 16))
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -94,7 +97,7 @@ public enum FileSystem {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// The last path component.

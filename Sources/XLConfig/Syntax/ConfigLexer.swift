@@ -152,6 +152,8 @@ struct ConfigLexer {
     private mutating func decode(contentStart: Int, contentEnd: Int) -> XLString {
         var decoded: [UInt8] = []
         var origins: [Range<Int>] = []
+        decoded.reserveCapacity(contentEnd - contentStart)
+        origins.reserveCapacity(contentEnd - contentStart)
         var cursor = contentStart
         while cursor < contentEnd {
             let byte = bytes[cursor]
