@@ -53,6 +53,13 @@ demo: build
 	@echo "== grantdt inspect: the DMA ops Linux gives each device =="
 	$(RELEASE_BIN) inspect $(DEMO)/named-backends.dtb
 	@echo
+	@echo "== grantdt run --hostile: real requests through the grant engine, every backend attacking =="
+	@$(RELEASE_BIN) run examples/named-backends.cfg $(EXAMPLE_FLAGS) --requests 200 --hostile \
+		> $(DEMO)/run.txt 2> $(DEMO)/run.log; status=$$?; \
+		sed '/^what each attack tried/,$$d' $(DEMO)/run.txt; \
+		echo "(exit code $$status; what each attack tried, in $(DEMO)/run.txt: under grants refused or contained, the direct device reached what it was never given)"; \
+		[ $$status = 0 ] || { cat $(DEMO)/run.log; exit 1; }
+	@echo
 	@echo "== grantdt validate: a config with mistakes =="
 	@printf '%s\n' 'name = "demo"' 'memory = 512' \
 		"disk = [ 'backend=storage, specification=virtio, vdev=xvda, target=/dev/vg0/demo' ]" \
