@@ -56,6 +56,7 @@ let package = Package(
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
+        .testTarget(name: "SystemIOTests", dependencies: ["SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"],
             exclude: ["Fixtures"], swiftSettings: strict),

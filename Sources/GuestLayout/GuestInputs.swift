@@ -7,8 +7,9 @@ import XLConfig
 /// What the layout needs from the files a config names: the kernel's
 /// architecture, load offset and size, the ramdisk's size, and the
 /// partial device tree. `read(for:options:template:)` gets them from disk
-/// the way xl does (paths relative to the current directory); tests and
-/// other callers can fill them in directly.
+/// the way xl does (relative paths against the current directory, or
+/// `LayoutOptions.workingDirectory`); tests and other callers can fill
+/// them in directly.
 public struct GuestInputs: Sendable {
     /// The kernel as the domain builder loads it, or the assumed one.
     public var kernel: KernelImage
@@ -42,7 +43,7 @@ public struct GuestInputs: Sendable {
         var diagnostics: [Diagnostic] = []
         let kernel = readKernel(guest.kernel, file: guest.file, options: options, template: template, into: &diagnostics)
         let ramdisk = readRamdiskSize(guest.ramdisk, options: options, into: &diagnostics)
-        let partial = readPartialTree(guest.deviceTree, into: &diagnostics)
+        let partial = readPartialTree(guest.deviceTree, options: options, into: &diagnostics)
         guard let kernel, let ramdiskSize = ramdisk.value, let partialTree = partial.value else { return (nil, diagnostics) }
         return (GuestInputs(kernel: kernel, ramdiskSize: ramdiskSize, partialTree: partialTree), diagnostics)
     }
@@ -67,7 +68,7 @@ public struct GuestInputs: Sendable {
         _ path: Located<String>?, file: String, options: LayoutOptions, template: Template,
         into diagnostics: inout [Diagnostic]
     ) -> KernelImage? {
-        guard let path, !path.value.isEmpty, FileSystem.exists(path.value) else {
+        guard let path, !path.value.isEmpty, FileSystem.exists(options.resolve(path.value)) else {
             let kernel = assumedKernel(options: options, template: template)
             let message = path.map { "kernel file '\($0.value)' not found: " } ?? "no `kernel=`: "
             let text = message + "assuming an \(kernel.arch.rawValue) kernel of \(kernel.size) bytes at RAM base + \(hex(kernel.loadOffset))"
@@ -77,7 +78,7 @@ public struct GuestInputs: Sendable {
         }
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readFile(path.value)
+            bytes = try FileSystem.readFile(options.resolve(path.value))
         } catch {
             diagnostics.append(LayoutRules.kernelUnreadable.at(path.location, error.description))
             return nil
@@ -131,14 +132,15 @@ public struct GuestInputs: Sendable {
     ) -> Outcome<UInt64> {
         // libxl loads a ramdisk only when the path is non-empty.
         guard let path, !path.value.isEmpty else { return .absent }
+        let file = options.resolve(path.value)
         let problem: String
-        if FileSystem.isDirectory(path.value) {
+        if FileSystem.isDirectory(file) {
             problem = "'\(path.value)' is a directory"
-        } else if access(path.value, R_OK) != 0 {
+        } else if access(file, R_OK) != 0 {
             problem = IOError(path: path.value, operation: "read", reason: String(cString: strerror(errno))).description
         } else {
             do {
-                return .found(UInt64(try FileSystem.fileSize(path.value)))
+                return .found(UInt64(try FileSystem.fileSize(file)))
             } catch {
                 problem = error.description
             }
@@ -154,11 +156,13 @@ public struct GuestInputs: Sendable {
 
     // MARK: Partial device tree
 
-    private static func readPartialTree(_ path: Located<String>?, into diagnostics: inout [Diagnostic]) -> Outcome<PartialTree> {
+    private static func readPartialTree(
+        _ path: Located<String>?, options: LayoutOptions, into diagnostics: inout [Diagnostic]
+    ) -> Outcome<PartialTree> {
         guard let path else { return .absent }
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readFile(path.value, limit: 64 << 20)
+            bytes = try FileSystem.readFile(options.resolve(path.value), limit: 64 << 20)
         } catch {
             diagnostics.append(LayoutRules.partialUnreadable.at(path.location, error.description))
             return .failed
@@ -169,5 +173,14 @@ public struct GuestInputs: Sendable {
             diagnostics.append(LayoutRules.partialInvalid.at(path.location, "'\(path.value)': \(error)"))
             return .failed
         }
+    }
+}
+
+extension LayoutOptions {
+    /// `path` as the layout opens it: relative paths under
+    /// `workingDirectory` when one is set.
+    func resolve(_ path: String) -> String {
+        guard let workingDirectory, !path.hasPrefix("/") else { return path }
+        return workingDirectory + "/" + path
     }
 }

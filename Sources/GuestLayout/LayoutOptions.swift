@@ -26,6 +26,11 @@ public struct LayoutOptions: Sendable {
     public var kernelSize: UInt64 = 32 << 20
     /// `--ramdisk-size BYTES`: the ramdisk's size when its file is missing.
     public var ramdiskSize: UInt64?
+    /// The directory that relative `kernel`, `ramdisk` and `device_tree`
+    /// paths resolve against; nil: the process's current directory, as xl.
+    /// A caller that lays out guests from several threads sets it instead
+    /// of changing the process-wide directory.
+    public var workingDirectory: String?
 
     /// Widths libxl accepts (it refuses more than 64); Xen's are 32 to 52.
     public static let gpaddrBitsRange = 32...64

@@ -134,23 +134,31 @@ public final class StagedFile {
     /// Writes `bytes` to a new temporary file in `path`'s directory.
     public init(_ bytes: [UInt8], for path: String) throws(IOError) {
         self.path = path
-        let (directory, name) = FileSystem.split(path)
-        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw IOError(path: path, operation: "write", errno: errno) }
-        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let (fd, temporary) = try Self.create(beside: path)
         do throws(IOError) {
             defer { close(fd) }
             try FileSystem.writeAll(fd, bytes, path: path)
-            // mkstemp creates 0600; give the file the mode a plain create would.
-            let mask = umask(0)
-            umask(mask)
-            fchmod(fd, 0o666 & ~mask)
         } catch {
             unlink(temporary)
             throw error
         }
         self.temporary = temporary
+    }
+
+    /// Creates `.NAME.XXXXXX` beside `path` with the mode a plain create
+    /// gives (0666 less the umask). Not mkstemp: its 0600 would need the
+    /// umask read back with umask(2), which changes it for every thread.
+    private static func create(beside path: String) throws(IOError) -> (fd: Int32, path: String) {
+        let (directory, name) = FileSystem.split(path)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<100 {
+            let suffix = String(generator.next(upperBound: UInt64(1) << 36), radix: 36)
+            let candidate = "\(directory)/.\(name).\(suffix)"
+            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            if fd >= 0 { return (fd, candidate) }
+            guard errno == EEXIST else { throw IOError(path: path, operation: "write", errno: errno) }
+        }
+        throw IOError(path: path, operation: "write", errno: EEXIST)
     }
 
     /// Renames the temporary file over `path`.

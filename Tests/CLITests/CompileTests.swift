@@ -285,6 +285,20 @@ import TestSupport
         #expect(!big.contains("linux,initrd-start = <0x00 0x48000000>;") && big.contains("linux,initrd-end = <0x00 0x5f"))
     }
 
+    /// xl resolves `ramdisk=` (like `kernel=` and `device_tree=`) against
+    /// the directory it runs in; so does compile.
+    @Test func relativePathsResolveAgainstTheCurrentDirectory() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("initrd.img", [UInt8](repeating: 0, count: 0x30_0000))
+        let config = try directory.write("g.cfg", Self.clean + "ramdisk = \"initrd.img\"\n")
+        let here = try Tool.grantdt(["compile", config, "--dts", directory.file("g.dts")], in: directory.path)
+        #expect(here.status == 0, "\(here.stderr)")
+        let dts = String(decoding: try #require(directory.read("g.dts")), as: UTF8.self)
+        #expect(dts.contains("linux,initrd-start = <0x0 0x48000000>;") && dts.contains("linux,initrd-end = <0x0 0x48300000>;"))
+        let elsewhere = try Tool.grantdt(["compile", config, "--dts", directory.file("g.dts")], in: Paths.packageRoot)
+        #expect(elsewhere.status == 1 && elsewhere.stderr.contains("error[GUEST-RAMDISK-MISSING]"))
+    }
+
     @Test func templateLoadsAnotherLayout() throws {
         let directory = try TemporaryDirectory()
         let text = try String(contentsOfFile: Paths.inPackage("templates/libxl-arm.layout"), encoding: .utf8)

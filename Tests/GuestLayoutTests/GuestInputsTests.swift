@@ -37,15 +37,24 @@ import XLConfig
         #expect(result.tree?.node(at: "/cpus/cpu@0")?[property: "compatible"]?.string == "arm,cortex-a15")
     }
 
-    @Test func relativePathsResolveAgainstTheCurrentDirectory() throws {
+    /// Relative paths resolve against `workingDirectory` (the CLI leaves it
+    /// nil, so the process's directory: CompileTests checks that). Tests
+    /// never change the process's directory: they run in parallel.
+    @Test func relativePathsResolveAgainstTheWorkingDirectory() throws {
         let directory = try TemporaryDirectory()
         try directory.write("Image", Fixtures.arm64Image(textOffset: 0x8_0000, size: 10 << 20))
-        let previous = FileManager.default.currentDirectoryPath
-        #expect(FileManager.default.changeCurrentDirectoryPath(directory.path))
-        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
-        let result = compile { $0.kernel = Guests.located("Image", line: 4) }
+        try directory.write("initrd", [UInt8](repeating: 0, count: 3 << 20))
+        let options = Guests.options { $0.workingDirectory = directory.path }
+        let result = compile({
+            $0.kernel = Guests.located("Image", line: 4)
+            $0.ramdisk = Guests.located("initrd", line: 5)
+        }, options: options)
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
         #expect(result.summary?.memory.kernel == AddressRange(base: 0x4008_0000, size: 10 << 20))
+        #expect(result.summary?.memory.ramdisk?.size == 3 << 20)
+        // Without it, the same relative names are looked up elsewhere.
+        let elsewhere = compile { $0.kernel = Guests.located("Image", line: 4) }
+        #expect(elsewhere.diagnostics.map(\.rule) == ["GUEST-KERNEL-ASSUMED"])
     }
 
     @Test func missingKernelIsAssumedFromTheFlags() throws {
