@@ -2,8 +2,11 @@
 # the Swift toolchain: they install the system packages they need first.
 
 SWIFT ?= swift
+PYTHON ?= python3
 PREFIX ?= /usr/local
 APT_PACKAGES := libfdt-dev device-tree-compiler
+# dtschema's pylibfdt builds from source: venv, Python headers, a C compiler.
+SCHEMA_APT_PACKAGES := python3-venv python3-dev gcc
 # apt needs root: use sudo only when we are not root already.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The shipped binary is fully static (no dynamic loader work at start-up,
@@ -11,20 +14,43 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STATIC := -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable
 RELEASE_BIN := .build-static/release/grantdt
 
-.PHONY: all deps build demo test bench install clean
+# dt-validate in a project-local virtual environment (FUZZING.md, "Schemas").
+VENV := .venv
+DTSCHEMA := dtschema==2026.9
+DT_VALIDATE := $(VENV)/bin/dt-validate
+
+# libFuzzer targets (Fuzz/, FUZZING.md): seconds per target for `make fuzz`
+# and for the smoke run inside `make test`.
+FUZZ_TIME ?= 60
+TEST_FUZZ_TIME ?= 10
+FUZZ_TARGETS := dtb partial-dt
+FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
+	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
+
+# The engine and end-to-end suites that `make sanitize` runs under TSan and
+# ASan; any report fails the run (TSan exits 66; LSan only skips the test
+# tools' own leaks listed in the suppressions file).
+SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests
+LSAN_SUPPRESSIONS := $(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt
+
+.PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-seeds sanitize
 
 all: build
 
-# Install the Debian packages that are missing (none on a prepared machine).
-deps:
+# Installs the Debian packages of $(1) that are missing (none on a prepared machine).
+define apt_install
 	@missing=""; \
-	for package in $(APT_PACKAGES); do \
+	for package in $(1); do \
 		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build $(STATIC) --product grantdt
@@ -35,9 +61,39 @@ demo: build
 	dtc -q -I dts -O dtb -o .build/demo/guest.dtb examples/reference/virtio-disk-guest.dts
 	$(RELEASE_BIN) decompile .build/demo/guest.dtb
 
-test: deps
+# Unit, property, CLI, replay and schema tests; then every fuzz target for
+# $(TEST_FUZZ_TIME) s; then the engine and end-to-end suites under TSan and ASan.
+test: deps schema-env
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	GRANTDT_REQUIRE_DTSCHEMA=1 $(SWIFT) test
+	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
+	$(MAKE) --no-print-directory sanitize
+
+# dtschema from PyPI into $(VENV), when missing.
+schema-env: $(DT_VALIDATE)
+
+$(DT_VALIDATE):
+	$(call apt_install,$(SCHEMA_APT_PACKAGES))
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(DTSCHEMA)'
+
+fuzz-build: deps
+	$(SWIFT) build $(FUZZ_BUILD)
+
+# Each target for $(FUZZ_TIME) s; fails on any crash, leak, timeout or sanitizer report.
+fuzz: fuzz-build
+	Fuzz/run-fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# Rebuilds the committed seed blobs from their DTS sources.
+fuzz-seeds: deps
+	Fuzz/make-seeds.sh
+
+# Thread sanitizer, then address sanitizer, each in its own scratch path.
+sanitize: deps
+	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter '$(SANITIZE_SUITES)'
+	LSAN_OPTIONS=suppressions=$(LSAN_SUPPRESSIONS):print_suppressions=0 \
+		$(SWIFT) test --scratch-path .build-asan --sanitize=address --filter '$(SANITIZE_SUITES)'
 
 bench: deps
 	$(SWIFT) build $(STATIC) --product grantdt
