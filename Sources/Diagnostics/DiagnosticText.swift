@@ -8,11 +8,15 @@
 /// Tree findings have no line; they name the node instead:
 ///
 ///     guest.dtb: error[DT-IOMMUS-DANGLING]: /virtio@2000000: ...
+///
+/// Messages quote untrusted text (a blob's strings, a config's bytes), so
+/// control characters are written as escapes: a finding keeps its lines
+/// and cannot drive the terminal.
 public enum DiagnosticText {
     public static func render(_ diagnostic: Diagnostic) -> String {
         var head = ""
         if let file = diagnostic.file {
-            head += file
+            head += escaped(file)
             if let line = diagnostic.line {
                 head += ":\(line)"
                 if let column = diagnostic.column { head += ":\(column)" }
@@ -20,8 +24,8 @@ public enum DiagnosticText {
             head += ": "
         }
         head += "\(diagnostic.severity.rawValue)[\(diagnostic.rule)]: "
-        if diagnostic.line == nil, let node = diagnostic.node { head += "\(node): " }
-        var text = head + diagnostic.message + "\n"
+        if diagnostic.line == nil, let node = diagnostic.node { head += "\(escaped(node)): " }
+        var text = head + escaped(diagnostic.message) + "\n"
         if let source = diagnostic.sourceLine, let line = diagnostic.line {
             let number = String(line)
             let gutter = String(repeating: " ", count: number.count)
@@ -31,12 +35,32 @@ public enum DiagnosticText {
                 text += " \(gutter) | \(pad)^\(String(repeating: "~", count: diagnostic.span - 1))\n"
             }
         }
-        if let hint = diagnostic.hint { text += "hint: \(hint)\n" }
+        if let hint = diagnostic.hint { text += "hint: \(escaped(hint))\n" }
         return text
     }
 
     /// Tabs become one space so the caret lines up (columns count a tab as 1).
     private static func visible(_ line: String) -> String {
-        String(line.map { $0 == "\t" ? " " : $0 })
+        escaped(String(line.map { $0 == "\t" ? " " : $0 }))
+    }
+
+    /// `text` with C0 controls and DEL as `\xNN` and C1 controls as `\u{NN}`.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = ""
+        for scalar in text.unicodeScalars {
+            guard isControl(scalar) else {
+                result.unicodeScalars.append(scalar)
+                continue
+            }
+            let digits = String(scalar.value, radix: 16)
+            let padded = digits.count < 2 ? "0" + digits : digits
+            result += scalar.value < 0x80 ? "\\x" + padded : "\\u{" + padded + "}"
+        }
+        return result
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
     }
 }
