@@ -1,25 +1,21 @@
 // swift-tools-version: 6.2
 //
-// libFuzzer targets for grantdt, a package of their own so that a normal
-// `swift build` of the root never links libFuzzer. Build and run them with
-// `make fuzz` (see FUZZING.md); the flags matter:
+// The libFuzzer executable for grantdt, in a package of its own so that a
+// normal `swift build` of the root never links libFuzzer. Build and run it
+// with `make fuzz` (see FUZZING.md); the flags matter:
 //
 //   swift build --package-path Fuzz --scratch-path .build-fuzz -c release \
 //       --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 //
-// `--sanitize=fuzzer` makes SwiftPM build the executables as libraries
+// `--sanitize=fuzzer` makes SwiftPM build the executable as a library
 // (libFuzzer supplies `main`); `-sanitize=fuzzer,address` is what reaches
 // the compiler, because swift-driver keeps only the last `-sanitize=` and
-// SwiftPM passes one per `--sanitize`. What each target checks lives in
-// the root package (Tests/FuzzHarness), shared with the corpus replay tests.
+// SwiftPM passes one per `--sanitize`.
+//
+// One executable serves every target of `FuzzTarget.all`, chosen with the
+// FUZZ_TARGET environment variable; what each target checks lives in the
+// root package (Tests/FuzzHarness), shared with the corpus replay tests.
 import PackageDescription
-
-let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
-
-/// One libFuzzer executable per target of `FuzzTarget.all`.
-func fuzzer(_ name: String) -> Target {
-    .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzEntry"], swiftSettings: strict)
-}
 
 let package = Package(
     name: "grantdt-fuzz",
@@ -27,11 +23,9 @@ let package = Package(
     targets: [
         // libFuzzer's API for the custom mutator (the library is the toolchain's).
         .target(name: "CLibFuzzer"),
-        .target(
-            name: "FuzzEntry",
+        .executableTarget(
+            name: "grantdt-fuzz",
             dependencies: ["CLibFuzzer", .product(name: "FuzzHarness", package: "grantdt")],
-            swiftSettings: strict),
-        fuzzer("dtb"),
-        fuzzer("partial-dt"),
+            swiftSettings: [.treatAllWarnings(as: .error)]),
     ]
 )

@@ -13,18 +13,18 @@ set -u
 
 seconds=$1
 shift
-bin=.build-fuzz/release
+binary=.build-fuzz/release/grantdt-fuzz
 work=.build-fuzz
 # Per-input limits: no input may take 10 s or 2 GiB.
 per_input_timeout=10
 rss_limit_mb=2048
 
-# Largest input libFuzzer builds per target (device trees are a few KiB;
-# 64 KiB leaves room for grown trees, configs are text).
+# Largest input libFuzzer builds per target: guest trees are a few KiB
+# and 32 KiB leaves room for grown ones; configs are short text.
 max_len() {
 	case $1 in
 	xlcfg) echo 16384 ;;
-	*) echo 65536 ;;
+	*) echo 32768 ;;
 	esac
 }
 
@@ -38,7 +38,6 @@ dictionary() {
 
 status=0
 for target in "$@"; do
-	binary=$bin/fuzz-$target
 	corpus=$work/corpus/$target
 	artifacts=$work/artifacts/$target/
 	log=$work/logs/$target.log
@@ -48,7 +47,7 @@ for target in "$@"; do
 	# ASan flags its memory server); libFuzzer's handler reports it instead.
 	# Swift allocates often: recording 8 frames per allocation instead of
 	# 30 gives about a fifth more executions and still names the caller.
-	SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1:malloc_context_size=8 \
+	FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=detect_leaks=1:malloc_context_size=8 \
 		"$binary" -max_total_time="$seconds" -timeout="$per_input_timeout" \
 		-rss_limit_mb="$rss_limit_mb" -max_len="$(max_len "$target")" -detect_leaks=1 \
 		-print_final_stats=1 -artifact_prefix="$artifacts" -dict="$(dictionary "$target")" \
@@ -60,7 +59,7 @@ for target in "$@"; do
 	coverage=$(echo "$done_line" | sed -n 's/.* cov: \([0-9]*\) .*/\1/p')
 	inputs=$(echo "$done_line" | sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p')
 	if [ "$result" -eq 0 ]; then
-		echo "fuzz-$target: ${runs:-?} executions in ${seconds} s, ${inputs:-?} corpus inputs, ${coverage:-?} edges: no crash, leak or timeout"
+		echo "fuzz $target: ${runs:-?} executions in ${seconds} s, ${inputs:-?} corpus inputs, ${coverage:-?} edges: no crash, leak or timeout"
 		echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $target seconds=$seconds executions=${runs:-?} corpus=${inputs:-?} edges=${coverage:-?}" >>"$work/logs/history.txt"
 		continue
 	fi
@@ -68,11 +67,11 @@ for target in "$@"; do
 	status=1
 	unit=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
 	echo "================================================================"
-	echo "FAILED: fuzz-$target exited with $result after ${runs:-?} executions"
+	echo "FAILED: fuzz target $target exited with $result after ${runs:-?} executions"
 	grep -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|Fatal error|ALARM|SUMMARY|out-of-memory|^==[0-9]+==' "$log" | head -n 20
 	if [ -n "$unit" ]; then
 		echo "input:     $unit"
-		echo "reproduce: SWIFT_BACKTRACE=enable=no $binary $unit"
+		echo "reproduce: FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no $binary $unit"
 		echo "once fixed, commit it as Fuzz/corpus/$target/$(basename "$unit") so the replay tests keep it fixed"
 	fi
 	echo "full log:  $log"

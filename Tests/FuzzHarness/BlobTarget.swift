@@ -9,7 +9,7 @@ extension FuzzTarget {
     ///
     /// Properties: a refused blob gets a one-line reason; an accepted tree's
     /// diagnostics are one-line; a tree the writer accepts reads back equal.
-    public static let deviceTreeBlob = FuzzTarget(name: "dtb") { bytes in
+    public static let deviceTreeBlob = FuzzTarget(name: "dtb", input: .deviceTree) { bytes in
         let tree: DeviceTree
         do throws(DTBError) {
             tree = try DTBReader.read(bytes)

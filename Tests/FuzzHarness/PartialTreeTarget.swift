@@ -14,7 +14,7 @@ extension FuzzTarget {
     /// Properties: the layout gives a tree exactly when it reports no
     /// error; every diagnostic is one-line; a tree it gives can be written
     /// (libxl would have built that blob) and reads back equal.
-    public static let partialDeviceTree = FuzzTarget(name: "partial-dt") { bytes in
+    public static let partialDeviceTree = FuzzTarget(name: "partial-dt", input: .deviceTree) { bytes in
         let partial: DeviceTree
         do throws(DTBError) {
             partial = try DTBReader.read(bytes)
