@@ -14,7 +14,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STATIC := -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable
 RELEASE_BIN := .build-static/release/grantdt
 
-# dt-validate in a project-local virtual environment (FUZZING.md, "Schemas").
+# dt-validate in a project-local virtual environment (README.md, "Schemas").
 VENV := .venv
 DTSCHEMA := dtschema==2026.9
 DT_VALIDATE := $(VENV)/bin/dt-validate
@@ -33,7 +33,7 @@ FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
 SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests
 LSAN_SUPPRESSIONS := $(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt
 
-.PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-seeds sanitize
+.PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-oracle fuzz-seeds sanitize
 
 all: build
 
@@ -84,6 +84,11 @@ fuzz-build: deps
 # Each target for $(FUZZ_TIME) s; fails on any crash, leak, timeout or sanitizer report.
 fuzz: fuzz-build
 	Fuzz/run-fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# dtc as the oracle for the DTS printer over the seeds and everything the
+# fuzzer has grown (.build-fuzz/corpus/dtb); slow: four processes per blob.
+fuzz-oracle: build
+	Fuzz/dtc-oracle.sh $(RELEASE_BIN) Fuzz/corpus/dtb/* $(wildcard .build-fuzz/corpus/dtb/*)
 
 # Rebuilds the committed seed blobs from their DTS sources.
 fuzz-seeds: deps
