@@ -19,8 +19,14 @@ for source in Tests/GuestLayoutTests/Golden/*.dts; do
 	case $source in *.input.dts) continue ;; esac
 	compile "$source" "Fuzz/corpus/dtb/golden-$(basename "$source" .dts).dtb"
 done
+# An example is a guest tree when its root model is libxl's XENVM-X.Y;
+# otherwise it is a partial device tree (a device_tree= input).
 find examples -name '*.dts' | sort | while read -r source; do
-	compile "$source" "Fuzz/corpus/dtb/example-$(basename "$source" .dts).dtb"
+	if grep -q 'model = "XENVM-' "$source"; then
+		compile "$source" "Fuzz/corpus/dtb/example-$(basename "$source" .dts).dtb"
+	else
+		compile "$source" "Fuzz/corpus/partial-dt/example-$(basename "$source" .dts).dtb"
+	fi
 done
 for source in Tests/VirtioRuntimeTests/Fixtures/*.dts Tests/VirtioRuntimeTests/Fixtures/rules/*.dts; do
 	compile "$source" "Fuzz/corpus/dtb/runtime-$(basename "$source" .dts).dtb"

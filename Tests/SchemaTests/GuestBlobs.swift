@@ -1,14 +1,17 @@
+import DeviceTree
 import Foundation
 import Testing
 import TestSupport
 
-/// The blobs the checks run on: every tree grantdt produces for the
-/// layout goldens and every example.
+/// The blobs the checks run on: every guest tree grantdt produces for the
+/// layout goldens and the examples.
 ///
-/// The goldens are compiled with dtc: GoldenTests proves grantdt's blob
-/// for each golden guest is byte-identical to dtc's blob of the golden
-/// DTS, so these are grantdt's own output. `*.input.dts` files are inputs
-/// (partial device trees), not output, and are left out.
+/// A golden's blob is dtc's compilation of its DTS. GoldenTests proves
+/// grantdt's blob for each golden guest is byte-identical to it, and the
+/// examples' tests prove each example compiles to the tree its golden
+/// describes, so these are grantdt's own output. Only guest trees count:
+/// files whose root `model` is libxl's `XENVM-X.Y`; partial device trees
+/// (`*.input.dts`, an example's `device_tree=` file) are inputs.
 enum GuestBlobs {
     struct Blob: Sendable, CustomTestStringConvertible {
         let name: String
@@ -16,26 +19,16 @@ enum GuestBlobs {
         var testDescription: String { name }
     }
 
-    static let goldenDirectory = "Tests/GuestLayoutTests/Golden"
-    static let exampleDirectory = "examples"
+    /// Every DTS below these package directories is considered.
+    static let directories = ["Tests/GuestLayoutTests/Golden", "examples"]
 
-    /// Goldens, then examples, each sorted by path.
+    /// The guest trees, by package-relative path, sorted.
     static func all() throws -> [Blob] {
-        try goldens() + examples()
-    }
-
-    static func goldens() throws -> [Blob] {
-        try sources(under: goldenDirectory).filter { !$0.hasSuffix(".input.dts") }.map(compiled)
-    }
-
-    /// Every example tree: DTS sources under examples/ now; the xl.cfg
-    /// examples join here once `grantdt compile` exists.
-    static func examples() throws -> [Blob] {
-        try sources(under: exampleDirectory).map(compiled)
+        try directories.flatMap(sources).map(compiled).filter(isGuestTree)
     }
 
     /// `.dts` files below a package directory, as package-relative paths.
-    static func sources(under directory: String) throws -> [String] {
+    static func sources(under directory: String) -> [String] {
         let root = Paths.inPackage(directory)
         guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".dts") }.sorted().map { directory + "/" + $0 }
@@ -46,5 +39,10 @@ enum GuestBlobs {
         let result = try Tool.dtc(["-q", "-I", "dts", "-O", "dtb", "-o", "-", Paths.inPackage(path)])
         guard result.status == 0 else { throw DTC.OracleError.dtcFailed("\(path): \(result.stderr)") }
         return Blob(name: path, bytes: result.stdout)
+    }
+
+    static func isGuestTree(_ blob: Blob) -> Bool {
+        let model = (try? DTBReader.read(blob.bytes))?.root[property: "model"]?.string
+        return model?.hasPrefix("XENVM-") == true
     }
 }
