@@ -11,9 +11,8 @@ extension FuzzTarget {
     /// `/passthrough` and `/aliases`, phandle and alias review, RAM and
     /// module placement, finalisation.
     ///
-    /// Properties: the layout gives a tree exactly when it reports no
-    /// error; every diagnostic is one-line; a tree it gives can be written
-    /// (libxl would have built that blob) and reads back equal.
+    /// Properties: a refused blob gets a one-line reason; the rest are
+    /// `Invariants.layout`'s.
     public static let partialDeviceTree = FuzzTarget(name: "partial-dt", input: .deviceTree) { bytes in
         let partial: DeviceTree
         do throws(DTBError) {
@@ -31,40 +30,36 @@ extension FuzzTarget {
 }
 
 /// The guests the partial tree is laid out with, written as the xl.cfg
-/// front end would hand them over.
+/// front end would hand them over (one setting per config line).
 enum PartialGuests {
     static let file = "partial.dtb"
     static let config = "guest.cfg"
 
-    static func located<Value>(_ value: Value, line: Int) -> Located<Value> {
-        Located(value, at: SourceLocation(file: config, line: line, column: 1))
-    }
+    static func at(_ line: Int) -> SourceLocation { SourceLocation(file: config, line: line, column: 1) }
 
-    static func base(line: inout Int) -> GuestConfig {
+    static func located<Value>(_ value: Value, line: Int) -> Located<Value> { Located(value, at: at(line)) }
+
+    /// Lines 1–5: name, memory, vcpus, device_tree, irqs.
+    static var base: GuestConfig {
         var guest = GuestConfig(file: config)
         guest.name = located("fuzz", line: 1)
         guest.memoryMiB = located(512, line: 2)
         guest.vcpus = located(2, line: 3)
         guest.deviceTree = located(file, line: 4)
         guest.irqs = [located(95, line: 5)]
-        line = 6
         return guest
     }
 
     static let all: [(GuestConfig, LayoutOptions)] = {
-        var line = 0
-        var grants = base(line: &line)
+        var grants = base
         grants.virtioDisks = [
-            VirtioDisk(location: SourceLocation(file: config, line: line, column: 9),
-                       backend: located(Backend(domid: 1), line: line), vdev: "xvda", target: "/dev/vg/fuzz")
+            VirtioDisk(location: at(6), backend: located(Backend(domid: 1), line: 6), vdev: "xvda", target: "/dev/vg/fuzz")
         ]
-
-        var vpci = base(line: &line)
-        vpci.pci = [located("0000:01:00.0", line: line)]
+        var vpci = base
+        vpci.pci = [located("0000:01:00.0", line: 6)]
         vpci.virtioDevices = [
-            VirtioDevice(location: SourceLocation(file: config, line: line + 1, column: 11),
-                         backend: located(Backend(domid: 2), line: line + 1),
-                         type: located("virtio,device29", line: line + 1), transport: located(.mmio, line: line + 1))
+            VirtioDevice(location: at(7), backend: located(Backend(domid: 2), line: 7),
+                         type: located("virtio,device29", line: 7), transport: located(.mmio, line: 7))
         ]
         var older = LayoutOptions()
         older.xenVersion = XenVersion(major: 4, minor: 18)

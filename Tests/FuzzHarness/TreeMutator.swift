@@ -13,8 +13,12 @@ public enum TreeMutator {
     /// place, keeping at most `maxSize` bytes.
     public typealias ByteMutator = (_ bytes: inout [UInt8], _ maxSize: Int) -> Void
 
+    /// A mutation of `input` of at most `maxSize` bytes (when the byte
+    /// mutator keeps that promise), the same for the same `seed`: one to
+    /// three edits of the decoded tree, tried up to four times until the
+    /// writer accepts the result, else a byte mutation.
     public static func mutate(_ input: [UInt8], maxSize: Int, seed: UInt32, bytes byteMutator: ByteMutator) -> [UInt8] {
-        var random = SplitMix64(seed: UInt64(seed) | 1 << 32)
+        var random = SplitMix64(seed: UInt64(seed))
         if random.next() % 4 != 0, let tree = try? DTBReader.read(input) {
             for _ in 0..<4 {
                 var edited = tree
