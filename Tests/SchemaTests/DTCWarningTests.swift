@@ -58,4 +58,16 @@ import TestSupport
         #expect(!Waiver.dtc.contains { $0.covers(check: warning.check, node: "/virtio@2000400/i2c") })
         #expect(!Waiver.dtc.contains { $0.covers(check: "unit_address_vs_reg", node: "/hypervisor/child") })
     }
+
+    /// dt-validate waivers name the schema by its id's end and one property.
+    @Test func schemaWaiversAreNarrow() {
+        func finding(_ schema: String, _ node: String, _ property: String) -> DTValidate.Finding {
+            DTValidate.Finding(file: "g.dtb", node: node, propertyPath: [property, "0"], schema: schema, message: "m")
+        }
+        let simpleBus = "http://devicetree.org/schemas/simple-bus.yaml"
+        #expect(Waiver.dtValidate.contains { $0.covers(finding(simpleBus, "/passthrough", "$nodename")) })
+        #expect(!Waiver.dtValidate.contains { $0.covers(finding(simpleBus, "/passthrough", "ranges")) })
+        #expect(!Waiver.dtValidate.contains { $0.covers(finding(simpleBus, "/passthrough/bus", "$nodename")) })
+        #expect(!Waiver.dtValidate.contains { $0.covers(finding(simpleBus + "2", "/passthrough", "$nodename")) })
+    }
 }

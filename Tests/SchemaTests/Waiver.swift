@@ -1,22 +1,30 @@
 /// A finding that libxl's own layout always produces, so grantdt (which
 /// reproduces that layout byte for byte) produces it too. Each waiver is
-/// as narrow as possible: one check or schema, one node pattern.
+/// as narrow as possible: one check or schema, one node pattern, and for
+/// dt-validate one property.
 struct Waiver: Sendable, CustomStringConvertible {
     /// dtc check name, or dt-validate schema `$id` suffix (`simple-bus.yaml`).
     let check: String
     /// Node path; `*` matches any run of characters within one component.
     let node: String
+    /// dt-validate: the first element of the finding's property path.
+    var property: String? = nil
     /// Why the layout trips it, for the README's waiver table.
     let reason: String
 
-    var description: String { "\(check) on \(node)" }
+    var description: String { "\(check) on \(node)" + (property.map { " (\($0))" } ?? "") }
 
-    func covers(check: String, node path: String) -> Bool {
+    func covers(check: String, node path: String, property: String? = nil) -> Bool {
+        guard self.property == nil || self.property == property else { return false }
         guard self.check == check || check.hasSuffix("/" + self.check) else { return false }
         let patterns = node.split(separator: "/", omittingEmptySubsequences: false)
         let components = path.split(separator: "/", omittingEmptySubsequences: false)
         guard patterns.count == components.count else { return false }
         return zip(patterns, components).allSatisfy(Self.matches)
+    }
+
+    func covers(_ finding: DTValidate.Finding) -> Bool {
+        covers(check: finding.schemaName, node: finding.node, property: finding.propertyPath.first)
     }
 
     private static func matches(_ pattern: Substring, _ component: Substring) -> Bool {
@@ -39,7 +47,7 @@ extension Waiver {
 
     /// dt-validate with the core schemas and schemas/xen-guest.
     static let dtValidate = [
-        Waiver(check: "simple-bus.yaml", node: "/passthrough",
+        Waiver(check: "simple-bus.yaml", node: "/passthrough", property: "$nodename",
                reason: "libxl copies the partial tree's bus only when it is named exactly `passthrough`; simple-bus wants `bus`, `soc`, ...: guests with device_tree="),
     ]
 }
