@@ -55,19 +55,60 @@ deps:
 build: deps
 	$(SWIFT) build $(STATIC) --product grantdt
 
+# The examples' flags: backend names from examples/domains, and the size
+# of the ramdisk that lives on the Xen host, not here.
+DEMO := .build/demo
+EXAMPLE_FLAGS := --domains examples/domains --ramdisk-size 8M
+
 demo: build
-	@echo "== dtc assembles a libxl-layout guest tree; grantdt reads it back =="
-	@mkdir -p .build/demo
-	dtc -q -I dts -O dtb -o .build/demo/guest.dtb examples/reference/virtio-disk-guest.dts
-	$(RELEASE_BIN) decompile .build/demo/guest.dtb
+	@mkdir -p $(DEMO)
+	@echo "== grantdt compile: every guest in examples/ (blob and labelled DTS) =="
+	@for config in examples/*.cfg; do \
+		name=$$(basename $$config .cfg); \
+		$(RELEASE_BIN) compile $$config -o $(DEMO)/$$name.dtb --dts $(DEMO)/$$name.dts $(EXAMPLE_FLAGS) 2>$(DEMO)/$$name.log \
+			|| { cat $(DEMO)/$$name.log; exit 1; }; \
+		dtc -q -I dts -O dtb -o $(DEMO)/$$name.from-dts.dtb $(DEMO)/$$name.dts; \
+		dtc -q -I dtb -O dtb -o $(DEMO)/$$name.from-dtb.dtb $(DEMO)/$$name.dtb; \
+		cmp -s $(DEMO)/$$name.from-dts.dtb $(DEMO)/$$name.from-dtb.dtb || { echo "dtc reads $(DEMO)/$$name.dts and .dtb as different trees"; exit 1; }; \
+		printf '  %-34s -> %s (%s bytes; dtc reads it and the DTS as one tree)\n' $$config $(DEMO)/$$name.dtb $$(wc -c < $(DEMO)/$$name.dtb); \
+	done
+	@echo
+	@echo "== examples/named-backends.cfg: the virtio part of its tree =="
+	@sed -n '/virtio@/,$$p' $(DEMO)/named-backends.dts
+	@echo
+	@echo "== grantdt inspect: the DMA ops Linux gives each device =="
+	$(RELEASE_BIN) inspect $(DEMO)/named-backends.dtb
+	@echo
+	@echo "== grantdt validate: a config with mistakes =="
+	@printf '%s\n' 'name = "demo"' 'memory = 512' \
+		"disk = [ 'backend=storage, specification=virtio, vdev=xvda, target=/dev/vg0/demo' ]" \
+		"virtio = [ 'backend=2, type=virtio, device22, transport=mmio' ]" > $(DEMO)/mistakes.cfg
+	@$(RELEASE_BIN) validate $(DEMO)/mistakes.cfg || echo "(exit code $$?: the config has errors, so compile would write nothing)"
+	@echo
+	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every one."
 
 # Unit, property, CLI, replay and schema tests; then every fuzz target for
-# $(TEST_FUZZ_TIME) s; then the engine and end-to-end suites under TSan and ASan.
+# $(TEST_FUZZ_TIME) s; then the engine and end-to-end suites under TSan and
+# ASan. Every stage runs even when one before it failed. The whole log
+# streams (and stays in .build/test-STAGE.log); each stage's result and
+# time, and the failures, are repeated at its end, where a CI summary that
+# keeps only the tail still shows which test failed.
+TEST_STAGES := unit fuzz sanitize
+
+# Runs stage $(1), the command $(2), streaming its output into its log.
+define test_stage
+	@echo "== make test: $(1) =="
+	@{ start=$$(date +%s); $(2) 2>&1; echo "$$? $$(( $$(date +%s) - start ))" > .build/test-$(1).status; } | tee .build/test-$(1).log
+endef
+
 test: deps schema-env
 	$(SWIFT) build --build-tests
-	GRANTDT_REQUIRE_DTSCHEMA=1 $(SWIFT) test
-	$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME)
-	$(MAKE) --no-print-directory sanitize
+	@mkdir -p .build
+	@rm -f .build/test-*.status .build/test-*.log
+	$(call test_stage,unit,GRANTDT_REQUIRE_DTSCHEMA=1 $(SWIFT) test)
+	$(call test_stage,fuzz,$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME))
+	$(call test_stage,sanitize,$(MAKE) --no-print-directory sanitize)
+	@Tests/report-stages.sh .build $(TEST_STAGES)
 
 # dtschema from PyPI into $(VENV), when missing.
 schema-env: $(DT_VALIDATE)

@@ -58,11 +58,13 @@ let package = Package(
         ),
         .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
-        .testTarget(name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "XLConfigTests", dependencies: ["XLConfig", "Diagnostics", "TestSupport"],
+            exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(
             name: "GuestLayoutTests", dependencies: ["GuestLayout", "XLConfig", "DeviceTree", "Diagnostics", "TestSupport"],
             exclude: ["Golden"], swiftSettings: strict),
-        .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine"], swiftSettings: strict),
+        .testTarget(name: "GrantEngineTests", dependencies: ["GrantEngine", "TestSupport"], swiftSettings: strict),
         // Fixtures are DTS sources that the tests compile with dtc.
         .testTarget(
             name: "VirtioRuntimeTests", dependencies: ["VirtioRuntime", "DeviceTree", "Diagnostics", "GrantEngine", "TestSupport"],
@@ -72,7 +74,7 @@ let package = Package(
         // What each fuzz target does with one input; the fuzz package and the
         // corpus replay tests share it, so every committed crasher is a test.
         .target(
-            name: "FuzzHarness", dependencies: ["DeviceTree", "Diagnostics", "XLConfig", "GuestLayout", "VirtioRuntime"],
+            name: "FuzzHarness", dependencies: ["DeviceTree", "Diagnostics", "XLConfig", "GuestLayout", "VirtioRuntime", "TestSupport"],
             path: "Tests/FuzzHarness", swiftSettings: strict),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness", "DeviceTree", "TestSupport"], swiftSettings: strict),
         // dt-validate with schemas/ and dtc's default checks on the trees grantdt produces.

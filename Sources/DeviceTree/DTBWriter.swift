@@ -18,27 +18,27 @@ public enum DTBWriter {
         while true {
             guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
             if let blob = try emit(tree, capacity: capacity) { return blob }
-            // The bound is exact for libfdt 1.6.1; doubling is only a safety net.
+            // The bound is never too small for libfdt 1.6.1; doubling is only a safety net.
             capacity *= 2
         }
     }
 
-    /// Header + reservation map + structure block + strings without
-    /// de-duplication across suffixes: never smaller than libfdt needs.
+    /// Header + reservation map + structure block + every property's name
+    /// as if none were shared: never smaller than libfdt needs. (Counting
+    /// each name once would need a set of names; the spare bytes of the
+    /// zeroed buffer cost less than hashing every name.)
     static func upperBoundSize(of tree: DeviceTree) -> Int {
-        var structure = 4  // FDT_END
-        var names = Set<String>()
+        // The header (40 bytes, padded to 48), the reservation map, FDT_END.
+        var size = 48 + 16 * (tree.reservations.count + 1) + 4
         var stack = [tree.root]
         while let node = stack.popLast() {
-            structure += 8 + align4(node.name.utf8.count + 1)
+            size += 8 + align4(node.name.utf8.count + 1)
             for property in node.properties {
-                structure += 12 + align4(property.value.bytes.count)
-                names.insert(property.name)
+                size += 12 + align4(property.value.bytes.count) + property.name.utf8.count + 1
             }
             stack.append(contentsOf: node.children)
         }
-        let strings = names.reduce(0) { $0 + $1.utf8.count + 1 }
-        return 40 + 16 * (tree.reservations.count + 1) + structure + strings
+        return size
     }
 
     private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }

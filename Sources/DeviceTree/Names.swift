@@ -5,20 +5,21 @@
 public enum Names {
     /// Why a name is not acceptable, in words; nil when it is.
     public static func nodeNameProblem(_ name: String) -> String? {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty else { return "a node name is empty" }
+        let bytes = name.utf8
+        guard let first = bytes.first else { return "a node name is empty" }
         if let bad = bytes.first(where: { !isNodeChar($0) }) {
             return "node name '\(printable(name))' contains \(describe(bad)), not allowed in node names"
         }
-        let ats = bytes.filter { $0 == UInt8(ascii: "@") }.count
+        var ats = 0
+        for byte in bytes where byte == UInt8(ascii: "@") { ats += 1 }
         if ats > 1 { return "node name '\(name)' has more than one '@'" }
-        if bytes.first == UInt8(ascii: "@") { return "node name '\(name)' has a unit address but no name before '@'" }
+        if first == UInt8(ascii: "@") { return "node name '\(name)' has a unit address but no name before '@'" }
         return nil
     }
 
     /// Why a property name is not acceptable, in words; nil when it is.
     public static func propertyNameProblem(_ name: String) -> String? {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8
         guard !bytes.isEmpty else { return "a property name is empty" }
         if let bad = bytes.first(where: { !isPropertyChar($0) }) {
             return "property name '\(printable(name))' contains \(describe(bad)), not allowed in property names"
@@ -28,7 +29,7 @@ public enum Names {
 
     /// Why a label is not acceptable (`[A-Za-z_][A-Za-z0-9_]*`); nil when it is.
     public static func labelProblem(_ label: String) -> String? {
-        let bytes = Array(label.utf8)
+        let bytes = label.utf8
         guard let first = bytes.first else { return "a label is empty" }
         let valid = (isLetter(first) || first == UInt8(ascii: "_"))
             && bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
@@ -36,11 +37,18 @@ public enum Names {
     }
 
     static func isNodeChar(_ byte: UInt8) -> Bool {
-        isLetter(byte) || isDigit(byte) || ",._+-@".utf8.contains(byte)
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"): true
+        default: isLetter(byte) || isDigit(byte)
+        }
     }
 
     static func isPropertyChar(_ byte: UInt8) -> Bool {
-        isLetter(byte) || isDigit(byte) || ",._+*#?-".utf8.contains(byte)
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "*"), UInt8(ascii: "#"),
+             UInt8(ascii: "?"), UInt8(ascii: "-"): true
+        default: isLetter(byte) || isDigit(byte)
+        }
     }
 
     private static func isLetter(_ byte: UInt8) -> Bool {

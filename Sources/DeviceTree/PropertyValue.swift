@@ -46,19 +46,16 @@ extension PropertyValue {
 
     /// One `<...>` group of plain cells.
     public static func cells(_ values: [UInt32]) -> PropertyValue {
-        cells(values.map(Cell.number))
+        PropertyValue(bytes: .bigEndian(values), shape: [.cells(count: values.count, phandles: [])])
     }
 
     /// One `<...>` group whose cells may mix numbers and phandle references.
     public static func cells(_ values: [Cell]) -> PropertyValue {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 4)
         var phandles: [Int] = []
         for (index, cell) in values.enumerated() {
-            bytes.appendBigEndian(cell.value)
             if case .phandle = cell { phandles.append(index) }
         }
-        return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
+        return PropertyValue(bytes: .bigEndian(values.map(\.value)), shape: [.cells(count: values.count, phandles: phandles)])
     }
 
     /// A single phandle reference (`interrupt-parent = <&gic>`).
@@ -67,12 +64,17 @@ extension PropertyValue {
     /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
     /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
     public static func u64Pairs(_ pairs: [(UInt64, UInt64)]) -> PropertyValue {
-        pairs.reduce(into: PropertyValue(bytes: [], shape: [])) { value, pair in
-            value += .cells([
-                UInt32(truncatingIfNeeded: pair.0 >> 32), UInt32(truncatingIfNeeded: pair.0),
-                UInt32(truncatingIfNeeded: pair.1 >> 32), UInt32(truncatingIfNeeded: pair.1),
-            ])
+        // Built in one pass: libxl's 257-entry hypervisor placeholder made
+        // appending group by group (copying the shape each time) quadratic.
+        var words: [UInt32] = []
+        words.reserveCapacity(pairs.count * 4)
+        for (address, size) in pairs {
+            words.append(UInt32(truncatingIfNeeded: address >> 32))
+            words.append(UInt32(truncatingIfNeeded: address))
+            words.append(UInt32(truncatingIfNeeded: size >> 32))
+            words.append(UInt32(truncatingIfNeeded: size))
         }
+        return PropertyValue(bytes: .bigEndian(words), shape: Array(repeating: .cells(count: 4, phandles: []), count: pairs.count))
     }
 
     /// One NUL-terminated string.
@@ -170,11 +172,16 @@ extension PropertyValue: Hashable {
 }
 
 extension Array where Element == UInt8 {
-    mutating func appendBigEndian(_ value: UInt32) {
-        append(UInt8(truncatingIfNeeded: value >> 24))
-        append(UInt8(truncatingIfNeeded: value >> 16))
-        append(UInt8(truncatingIfNeeded: value >> 8))
-        append(UInt8(truncatingIfNeeded: value))
+    /// `words` as big-endian bytes, four per word, written in place (one
+    /// `append` per byte cost four capacity checks per byte).
+    static func bigEndian(_ words: [UInt32]) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: words.count * 4)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, word) in words.enumerated() {
+                raw.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
+            }
+        }
+        return bytes
     }
 
     func bigEndianU32(at offset: Int) -> UInt32 {

@@ -4,52 +4,73 @@
 /// sequential writer does not.
 enum TreeRules {
     static func check(_ tree: DeviceTree) throws(DTBWriteError) {
-        var state = State()
         guard tree.root.name.isEmpty else {
             throw .badNodeName(path: "/", problem: "the root node must have an empty name, not '\(tree.root.name)'")
         }
-        try check(tree.root, path: "/", depth: 0, state: &state)
-        if let (label, paths) = state.labels.first(where: { $0.value.count > 1 }) {
+        var walk = Walk()
+        try walk.visit(tree.root, depth: 0)
+        if let (label, paths) = walk.labels.first(where: { $0.value.count > 1 }) {
             throw .duplicateLabel(label: label, paths: paths)
         }
-        if let (phandle, paths) = state.phandles.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) {
+        if let (phandle, paths) = walk.phandles.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) {
             throw .duplicatePhandle(phandle: phandle, paths: paths)
         }
     }
 
-    private struct State {
+    /// A pre-order walk that keeps the names from the root to the current
+    /// node and spells a path out only for the few nodes that need one
+    /// (labelled nodes, phandles, errors).
+    private struct Walk {
+        var names: [String] = []
         var labels: [String: [String]] = [:]
         var phandles: [UInt32: [String]] = [:]
+
+        var path: String { names.isEmpty ? "/" : names.reduce(into: "") { $0 += "/" + $1 } }
+
+        mutating func visit(_ node: Node, depth: Int) throws(DTBWriteError) {
+            guard depth <= DTBWriter.maxDepth else { throw .tooDeep(path: path, limit: DTBWriter.maxDepth) }
+            for label in node.labels {
+                if let problem = Names.labelProblem(label) { throw .badLabel(path: path, problem: problem) }
+                labels[label, default: []].append(path)
+            }
+            let repeatedProperty = firstRepeat(node.properties, \.name)
+            for (index, property) in node.properties.enumerated() {
+                if let problem = Names.propertyNameProblem(property.name) {
+                    throw .badPropertyName(path: path, problem: problem)
+                }
+                guard index != repeatedProperty else { throw .duplicateProperty(path: path, name: property.name) }
+                if let problem = shapeProblem(property.value) {
+                    throw .shapeMismatch(path: path, property: property.name, problem: problem)
+                }
+            }
+            if let phandle = node.phandle {
+                phandles[phandle, default: []].append(path)
+            }
+            let repeatedChild = firstRepeat(node.children, \.name)
+            for (index, child) in node.children.enumerated() {
+                names.append(child.name)
+                if let problem = Names.nodeNameProblem(child.name) { throw .badNodeName(path: path, problem: problem) }
+                guard index != repeatedChild else { throw .duplicateNode(path: path) }
+                try visit(child, depth: depth + 1)
+                names.removeLast()
+            }
+        }
     }
 
-    private static func check(_ node: Node, path: String, depth: Int, state: inout State) throws(DTBWriteError) {
-        guard depth <= DTBWriter.maxDepth else { throw .tooDeep(path: path, limit: DTBWriter.maxDepth) }
-        for label in node.labels {
-            if let problem = Names.labelProblem(label) { throw .badLabel(path: path, problem: problem) }
-            state.labels[label, default: []].append(path)
-        }
-        var propertyNames = Set<String>()
-        for property in node.properties {
-            if let problem = Names.propertyNameProblem(property.name) {
-                throw .badPropertyName(path: path, problem: problem)
+    /// The index of the first element whose name an earlier one has, or
+    /// nil. A node's properties and most nodes' children are few: comparing
+    /// them pairwise costs less than hashing every name. Long lists (a bus
+    /// with thousands of devices) are hashed.
+    static func firstRepeat<Element>(_ elements: [Element], _ name: (Element) -> String) -> Int? {
+        guard elements.count > 16 else {
+            for later in elements.indices {
+                let laterName = name(elements[later])
+                if elements[..<later].contains(where: { name($0) == laterName }) { return later }
             }
-            guard propertyNames.insert(property.name).inserted else {
-                throw .duplicateProperty(path: path, name: property.name)
-            }
-            if let problem = shapeProblem(property.value) {
-                throw .shapeMismatch(path: path, property: property.name, problem: problem)
-            }
+            return nil
         }
-        if let phandle = node.phandle {
-            state.phandles[phandle, default: []].append(path)
-        }
-        var childNames = Set<String>()
-        for child in node.children {
-            let path = childPath(path, child.name)
-            if let problem = Names.nodeNameProblem(child.name) { throw .badNodeName(path: path, problem: problem) }
-            guard childNames.insert(child.name).inserted else { throw .duplicateNode(path: path) }
-            try check(child, path: path, depth: depth + 1, state: &state)
-        }
+        var seen = Set<String>(minimumCapacity: elements.count)
+        return elements.firstIndex { !seen.insert(name($0)).inserted }
     }
 
     /// Why a value's shape does not describe its bytes; nil when it does.

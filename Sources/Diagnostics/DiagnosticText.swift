@@ -39,9 +39,12 @@ public enum DiagnosticText {
         return text
     }
 
-    /// Tabs become one space so the caret lines up (columns count a tab as 1).
+    /// Tabs become one space so the caret lines up (columns count a tab as
+    /// 1). A tab is always a character of its own, so bytes can be swapped.
     private static func visible(_ line: String) -> String {
-        escaped(String(line.map { $0 == "\t" ? " " : $0 }))
+        let tab = UInt8(ascii: "\t")
+        guard line.utf8.contains(tab) else { return escaped(line) }
+        return escaped(String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self))
     }
 
     /// `text` with C0 controls and DEL as `\xNN` and C1 controls as `\u{NN}`.

@@ -27,7 +27,7 @@ public enum GuestLayoutBuilder {
     }
 }
 
-/// One layout run: the checks in libxl's order, then the two trees.
+/// One layout run: the checks in libxl's order, then the tree.
 private struct Stage {
     let guest: GuestConfig
     let inputs: GuestInputs
@@ -52,13 +52,11 @@ private struct Stage {
 
     mutating func run() -> (tree: DeviceTree, summary: LayoutSummary)? {
         guard let rules = template.rules(for: options.xenVersion) else {
-            diagnostics.append(LayoutRules.templateVersion.about(
-                file: nil, "layout template '\(template.name)' has no rules for Xen \(options.xenVersion)"))
+            diagnostics += [template.versionFinding(for: options.xenVersion, file: nil)].compactMap { $0 }
             return nil
         }
         checkGuestType()
-        checkVersionKeys(rules)
-        checkVirtioEntries(rules)
+        checkVirtioTypes(rules)
         let requests = VirtioRequest.requests(for: guest, rules: rules)
         let slots = allocate(requests)
         let spis = slots.map { planSPIs($0, rules: rules) }
@@ -74,7 +72,10 @@ private struct Stage {
             vuart: guest.vuart?.value == true, optee: guest.tee?.value == .optee, vpci: !guest.pci.isEmpty,
             timerFrequency: options.timerFrequency,
             devices: zip(requests, slots).map { PlacedDevice(request: $0, slot: $1) }, copiedNodes: copied)
-        guard let blobSize = libxlBlobSize(plan), let memory = layOutMemory(ramSize: ramSize, blobSize: blobSize) else {
+        // libxl's order: the tree with placeholders, its size for the
+        // domain builder's layout, then the placeholders patched.
+        var tree = GuestTree.build(plan)
+        guard let blobSize = libxlBlobSize(tree), let memory = layOutMemory(ramSize: ramSize, blobSize: blobSize) else {
             return nil
         }
         let regions = ExtendedRegions.find(
@@ -84,7 +85,7 @@ private struct Stage {
             report(LayoutRules.noExtendedRegions, nil,
                    "no extended region: no unused range of \(template.extendedRegions.minimumSize >> 20) MiB or more below 2^\(options.gpaddrBits) (libxl: `The extended regions cannot be allocated, not enough space`)")
         }
-        var tree = GuestTree.build(plan, finalisation: Finalisation(
+        GuestTree.finalise(&tree, plan, Finalisation(
             initrd: memory.ramdisk, bankSizes: memory.bankSizes, extendedRegions: regions, rngSeed: options.rngSeed))
         if let partial = inputs.partialTree {
             let (reviewed, findings) = PartialCopy.review(tree, copiedNames: copied.map(\.name), file: partial.file)
@@ -106,52 +107,38 @@ private struct Stage {
         if let type = guest.type, type.value == .hvm {
             report(LayoutRules.typeHVM, type.location, "libxl refuses HVM guests on Arm: `Unsupported Arm guest type hvm`")
         }
-        if let acpi = guest.acpi, acpi.value {
-            if inputs.kernel.arch == .arm32 {
-                report(LayoutRules.acpiArm32, acpi.location, "ACPI needs a 64-bit guest: `Can not enable libxl option 'acpi' for xen-3.0-armv7l`")
-            } else {
-                report(LayoutRules.acpiUnsupported, acpi.location, "grantdt does not build the ACPI tables libxl adds when `acpi` is on")
-            }
-        }
     }
 
-    /// Settings the chosen version's xl ignores or refuses.
-    private mutating func checkVersionKeys(_ rules: VersionRules) {
-        let version = options.xenVersion
-        if !rules.virtioDevices, let first = guest.virtioDevices.first {
-            report(LayoutRules.versionIgnored, first.location,
-                   "xl \(version) does not read `virtio=`: its \(guest.virtioDevices.count) device(s) get no node")
-        }
-        if rules.nrSpis == .ignored, let nrSpis = guest.nrSpis {
-            report(LayoutRules.versionIgnored, nrSpis.location, "xl \(version) does not read `nr_spis`")
-        }
-        if !rules.diskGrantUsage {
-            for disk in guest.virtioDisks {
-                guard let setting = disk.grantUsage else { continue }
-                report(LayoutRules.versionDiskGrants, setting.location,
-                       "xl \(version) does not know `grant_usage` in a disk spec and rejects it (`bad disk syntax`)")
-            }
-        }
-    }
-
-    /// `virtio=` entries that get no node, and types libxl refuses.
-    private mutating func checkVirtioEntries(_ rules: VersionRules) {
+    /// Types libxl refuses when it builds a `virtio=` device's node.
+    /// Entries without `transport=mmio` get no node (the front end says
+    /// so), and before 4.18 xl reads no `virtio=` at all.
+    private mutating func checkVirtioTypes(_ rules: VersionRules) {
         guard rules.virtioDevices else { return }
-        for device in guest.virtioDevices {
-            guard device.hasMMIONode else {
-                let why = device.transport == nil ? "has no `transport=`" : "has `transport=unknown`"
-                report(LayoutRules.virtioNoNode, device.location,
-                       "this virtio device \(why): libxl writes it to xenstore but gives it no device-tree node and no SPI")
-                continue
-            }
+        for device in guest.virtioDevices where device.hasMMIONode {
             guard let type = device.type else {
                 report(LayoutRules.virtioTypeMissing, device.location, "virtio device with `transport=mmio` has no `type=`")
                 continue
             }
             if !type.value.hasPrefix(GuestTree.genericType) {
-                report(LayoutRules.virtioTypeInvalid, type.location, "`Invalid type for virtio device: \(type.value)`")
+                let (why, hint) = Self.gluedType(type.value)
+                report(LayoutRules.virtioTypeInvalid, type.location, "`Invalid type for virtio device: \(type.value)`" + why, hint: hint)
             }
         }
+    }
+
+    /// xl glues the token after `type=virtio...` to it with a comma. When
+    /// the token was a setting, or kept a space, the user split the type
+    /// by mistake: say so, and how to write it.
+    private static func gluedType(_ type: String) -> (why: String, hint: String?) {
+        guard type.hasPrefix("virtio"), let comma = type.firstIndex(of: ",") else { return ("", nil) }
+        let head = type[..<comma], glued = type[type.index(after: comma)...]
+        let joined = ": xl joined `type=\(head)` with the next item of the spec, `\(glued)`"
+        if glued.contains("=") {
+            return (joined + ", so that setting is lost too", "give the full type right after type=, for example type=virtio,device22")
+        }
+        let trimmed = glued.drop { $0 == " " || $0 == "\t" }
+        guard trimmed.count < glued.count else { return ("", nil) }
+        return (joined + ", keeping the space", "write type=\(head),\(trimmed) without a space after the comma")
     }
 
     private mutating func allocate(_ requests: [VirtioRequest]) -> [VirtioSlot]? {
@@ -246,8 +233,8 @@ private struct Stage {
 
     /// `totalsize` of the blob libxl builds before finalisation, when it
     /// fits libxl's largest buffer (4096 doubled up to `FDT_MAX_SIZE`).
-    private mutating func libxlBlobSize(_ plan: GuestPlan) -> Int? {
-        let size = BlobSize.of(GuestTree.build(plan, finalisation: nil))
+    private mutating func libxlBlobSize(_ unfinalised: DeviceTree) -> Int? {
+        let size = BlobSize.of(unfinalised)
         var buffer = 4096
         while buffer < template.limits.fdtMaxSize { buffer *= 2 }
         guard size <= buffer else {

@@ -32,9 +32,9 @@ struct Finalisation {
 }
 
 /// Builds the tree libxl writes, node by node in libxl's order
-/// (`libxl__prepare_dtb`). With no finalisation it is the blob libxl
-/// builds first: placeholders, a 128-byte `rng-seed`, every memory node.
-/// With one, it is the tree the guest boots with.
+/// (`libxl__prepare_dtb`): placeholders, a 128-byte `rng-seed`, every
+/// memory node. `finalise` then patches it into the tree the guest boots
+/// with, as libxl patches its blob once RAM is laid out.
 enum GuestTree {
     static let gicLabel = "gic"
     static let iommuLabel = "xen_iommu"
@@ -44,7 +44,7 @@ enum GuestTree {
     static let gpioType = "virtio,device29"
     static let rngSeedSize = 128
 
-    static func build(_ plan: GuestPlan, finalisation: Finalisation?) -> DeviceTree {
+    static func build(_ plan: GuestPlan) -> DeviceTree {
         let version = "\(plan.version.major).\(plan.version.minor)"
         var root = Node("", properties: [
             Property("model", .string("XENVM-\(version)")),
@@ -53,9 +53,9 @@ enum GuestTree {
             Property("#address-cells", .u32(2)),
             Property("#size-cells", .u32(2)),
         ])
-        root.children = [chosen(plan, finalisation), cpus(plan), psci()]
-        root.children += memory(plan, finalisation)
-        root.children += [gic(plan), timer(plan), hypervisor(plan, finalisation, version: version)]
+        root.children = [chosen(plan), cpus(plan), psci()]
+        root.children += memory(plan)
+        root.children += [gic(plan), timer(plan), hypervisor(plan, version: version)]
         if plan.vuart { root.children.append(vpl011(plan)) }
         if plan.optee { root.children.append(optee()) }
         if plan.vpci { root.children.append(vpciBridge(plan)) }
@@ -70,6 +70,42 @@ enum GuestTree {
         if plan.rules.iommuNode == .afterVirtioDevices, plan.needsIOMMU { root.children.append(iommu(plan)) }
         root.children += plan.copiedNodes
         return DeviceTree(root: root)
+    }
+
+    /// libxl's finalisation (`libxl__arch_domain_finalise_hw_description`)
+    /// of a tree from `build`: the initrd, `rng-seed`, memory and
+    /// `hypervisor` placeholders get their values; empty banks' memory
+    /// nodes go (libxl NOPs them). Nothing else changes.
+    static func finalise(_ tree: inout DeviceTree, _ plan: GuestPlan, _ final: Finalisation) {
+        patch(&tree, "chosen") { chosen in
+            if plan.hasRamdisk, let initrd = final.initrd {
+                chosen.set("linux,initrd-start", .u64(initrd.base))
+                chosen.set("linux,initrd-end", .u64(initrd.base + initrd.size))
+            }
+            // libxl always writes 128 random bytes; the final tree has the
+            // seed the user asked for, if any (deterministic output by default).
+            if let seed = final.rngSeed {
+                chosen.set("rng-seed", .bytes(seed))
+            } else {
+                chosen.properties.removeAll { $0.name == "rng-seed" }
+            }
+        }
+        for (index, bank) in plan.template.memoryMap.ramBanks.enumerated() {
+            let name = memoryNodeName(bank), size = index < final.bankSizes.count ? final.bankSizes[index] : 0
+            if size == 0 {
+                tree.root.children.removeAll { $0.name == name }
+            } else {
+                patch(&tree, name) { $0.set("reg", .u64Pairs([(bank.base, size)])) }
+            }
+        }
+        let regions = [plan.template.memoryMap.grantTable] + final.extendedRegions
+        patch(&tree, "hypervisor") { $0.set("reg", .u64Pairs(regions.map { ($0.base, $0.size) })) }
+    }
+
+    /// Changes the root's child named `name` in place.
+    private static func patch(_ tree: inout DeviceTree, _ name: String, _ change: (inout Node) -> Void) {
+        guard let index = tree.root.children.firstIndex(where: { $0.name == name }) else { return }
+        change(&tree.root.children[index])
     }
 
     /// `<is_ppi, id - 16 or 32, 0xf << 8 | type>`, the GIC binding's three cells.
@@ -88,18 +124,14 @@ enum GuestTree {
 
     private static func unitName(_ name: String, _ address: UInt64) -> String { "\(name)@\(String(address, radix: 16))" }
 
-    private static func chosen(_ plan: GuestPlan, _ final: Finalisation?) -> Node {
+    private static func chosen(_ plan: GuestPlan) -> Node {
         var node = Node("chosen")
         if let bootargs = plan.bootargs { node.set("bootargs", .string(bootargs)) }
         if plan.hasRamdisk {
-            let initrd = final?.initrd
-            node.set("linux,initrd-start", .u64(initrd?.base ?? 0))
-            node.set("linux,initrd-end", .u64(initrd.map { $0.base + $0.size } ?? 0))
+            node.set("linux,initrd-start", .u64(0))
+            node.set("linux,initrd-end", .u64(0))
         }
-        // libxl always writes 128 random bytes; the final tree has the seed
-        // the user asked for, if any (deterministic output by default).
-        let seed = final == nil ? [UInt8](repeating: 0, count: rngSeedSize) : final?.rngSeed
-        if let seed { node.set("rng-seed", .bytes(seed)) }
+        node.set("rng-seed", .bytes([UInt8](repeating: 0, count: rngSeedSize)))
         return node
     }
 
@@ -128,18 +160,17 @@ enum GuestTree {
         ])
     }
 
-    /// Before finalisation every bank has a node with a zero `reg`; after
-    /// it, empty banks' nodes are gone (libxl NOPs them).
-    private static func memory(_ plan: GuestPlan, _ final: Finalisation?) -> [Node] {
-        plan.template.memoryMap.ramBanks.enumerated().compactMap { index, bank in
-            let size = final.map { index < $0.bankSizes.count ? $0.bankSizes[index] : 0 }
-            if size == 0 { return nil }
-            return Node(unitName("memory", bank.base), properties: [
+    /// Before finalisation every bank has a node with a zero `reg`.
+    private static func memory(_ plan: GuestPlan) -> [Node] {
+        plan.template.memoryMap.ramBanks.map { bank in
+            Node(memoryNodeName(bank), properties: [
                 Property("device_type", .string("memory")),
-                Property("reg", .u64Pairs([size.map { (bank.base, $0) } ?? (0, 0)])),
+                Property("reg", .u64Pairs([(0, 0)])),
             ])
         }
     }
+
+    private static func memoryNodeName(_ bank: AddressRange) -> String { unitName("memory", bank.base) }
 
     private static func gic(_ plan: GuestPlan) -> Node {
         let map = plan.template.memoryMap
@@ -168,13 +199,13 @@ enum GuestTree {
         return node
     }
 
-    private static func hypervisor(_ plan: GuestPlan, _ final: Finalisation?, version: String) -> Node {
-        let grantTable = plan.template.memoryMap.grantTable
-        let regions = final.map { [grantTable] + $0.extendedRegions }
-            ?? Array(repeating: AddressRange(base: 0, size: 0), count: plan.rules.extendedRegionSlots + 1)
+    /// `reg` is a zeroed placeholder for the grant table and every
+    /// extended-region slot.
+    private static func hypervisor(_ plan: GuestPlan, version: String) -> Node {
+        let placeholder = Array(repeating: (UInt64(0), UInt64(0)), count: plan.rules.extendedRegionSlots + 1)
         return Node("hypervisor", properties: [
             Property("compatible", .strings(["xen,xen-\(version)", "xen,xen"])),
-            Property("reg", .u64Pairs(regions.map { ($0.base, $0.size) })),
+            Property("reg", .u64Pairs(placeholder)),
         ] + interruptProperties(interrupt(plan.template.interrupts.eventChannel, type: levelLow), plan))
     }
 

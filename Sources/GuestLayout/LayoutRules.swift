@@ -24,24 +24,12 @@ public enum LayoutRules {
         fix: "use fewer virtio-mmio devices")
     public static let virtioTypeInvalid = Rule(
         "GUEST-VIRTIO-TYPE-INVALID", .error,
-        summary: "a `virtio=` device whose `type` does not start with `virtio,device`: `Invalid type for virtio device`",
+        summary: "a `virtio=` device with `transport=mmio` whose `type` does not start with `virtio,device` (often a type xl glued to the next item, `virtio, device22`): `Invalid type for virtio device`",
         fix: "write `type=virtio,device<ID>` with the virtio device ID in lowercase hex, e.g. `type=virtio,device22`")
     public static let virtioTypeMissing = Rule(
         "GUEST-VIRTIO-TYPE-MISSING", .error,
         summary: "a `virtio=` device with `transport=mmio` and no `type=`: xl passes NULL to strcmp and crashes",
         fix: "add `type=virtio,device<ID>` to the entry")
-    public static let virtioNoNode = Rule(
-        "GUEST-VIRTIO-NO-NODE", .warning,
-        summary: "a `virtio=` entry without `transport=mmio` gets no device-tree node and no SPI, silently",
-        fix: "add `transport=mmio` to the entry")
-    public static let versionIgnored = Rule(
-        "GUEST-VERSION-IGNORED", .warning,
-        summary: "a setting that xl of the chosen Xen version does not read (`virtio=` before 4.18, `nr_spis` before 4.19) has no effect",
-        fix: "remove the setting, or pass the `--xen-version` the host runs")
-    public static let versionDiskGrants = Rule(
-        "GUEST-VERSION-DISK-GRANTS", .error,
-        summary: "`grant_usage` in a virtio disk spec before Xen 4.19: xl rejects the spec (`bad disk syntax`)",
-        fix: "remove `grant_usage` (disks then use grants iff their backend is not dom0), or use Xen 4.19+")
     public static let irqOnVuart = Rule(
         "GUEST-IRQ-VUART", .error,
         summary: "a passthrough `irqs=` entry is the vpl011 SPI while `vuart` is on: `Physical IRQ conflicting with pl011 SPI`",
@@ -62,14 +50,6 @@ public enum LayoutRules {
         "GUEST-MODULES-NO-ROOM", .error,
         summary: "kernel, ramdisk and device tree do not fit in the first RAM bank (the domain builder fails)",
         fix: "give the guest more RAM or use a smaller ramdisk")
-    public static let acpiArm32 = Rule(
-        "GUEST-ACPI-ARM32", .error,
-        summary: "`acpi` on a 32-bit guest: `Can not enable libxl option 'acpi'`",
-        fix: "set `acpi = 0`")
-    public static let acpiUnsupported = Rule(
-        "GUEST-ACPI-UNSUPPORTED", .error,
-        summary: "`acpi` is on: libxl then adds ACPI tables whose size grantdt does not compute",
-        fix: "set `acpi = 0` (Arm guests boot from the device tree)")
     public static let treeTooLarge = Rule(
         "GUEST-TREE-TOO-LARGE", .error,
         summary: "the device tree libxl would build exceeds its 1 MiB limit (`FDT_MAX_SIZE`)",
@@ -159,9 +139,8 @@ public enum LayoutRules {
 
     /// Every rule, for the README table and the tests.
     public static let all: [Rule] = [
-        typeHVM, vcpusGIC, virtioSPIExhausted, virtioMMIOExhausted, virtioTypeInvalid, virtioTypeMissing, virtioNoNode,
-        versionIgnored, versionDiskGrants,
-        irqOnVuart, irqOnVirtio, nrSpisTooSmall, ramSize, modulesNoRoom, acpiArm32, acpiUnsupported, treeTooLarge,
+        typeHVM, vcpusGIC, virtioSPIExhausted, virtioMMIOExhausted, virtioTypeInvalid, virtioTypeMissing,
+        irqOnVuart, irqOnVirtio, nrSpisTooSmall, ramSize, modulesNoRoom, treeTooLarge,
         noExtendedRegions,
         kernelUnreadable, kernelFormat, kernelAssumed, archOverride, ramdiskMissing, ramdiskAssumed,
         partialUnreadable, partialInvalid, partialNoPassthrough, partialPhandleClash, partialDangling, partialAlias,

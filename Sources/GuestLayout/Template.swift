@@ -1,3 +1,4 @@
+import Diagnostics
 import XLConfig
 
 /// The data a guest layout is made of: libxl's memory map, interrupt
@@ -38,6 +39,14 @@ public struct Template: Hashable, Sendable {
     /// the template starts above it.
     public func rules(for version: XenVersion) -> VersionRules? {
         versions.last { $0.since <= version }
+    }
+
+    /// GUEST-TEMPLATE-VERSION when no section covers `version`, else nil.
+    /// `file` is the template's path when it was read from one, so a
+    /// caller can check a `--template` once before laying out guests.
+    public func versionFinding(for version: XenVersion, file: String?) -> Diagnostic? {
+        guard rules(for: version) == nil else { return nil }
+        return LayoutRules.templateVersion.about(file: file, "layout template '\(name)' has no rules for Xen \(version)")
     }
 
     /// Guest RAM can be no larger than all banks together (`GUEST_RAM_MAX`).

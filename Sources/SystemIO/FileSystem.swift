@@ -34,7 +34,10 @@ public enum FileSystem {
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(info.st_size))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // A chunk one byte larger than the file (4 KiB at least, 64 KiB at
+        // most) reads it whole, and the next read finds its end; zeroing
+        // 64 KiB for a 1 KiB config cost more than parsing it.
+        var chunk = [UInt8](repeating: 0, count: min(max(Int(info.st_size) + 1, 1 << 12), 1 << 16))
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -53,27 +56,15 @@ public enum FileSystem {
     /// over `path`, so readers see the old file or the new one, never a
     /// partial one; on failure nothing at `path` changes.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(IOError) {
-        let (directory, name) = split(path)
-        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw IOError(path: path, operation: "write", errno: errno) }
-        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        do throws(IOError) {
-            defer { close(fd) }
-            try writeAll(fd, bytes, path: path)
-            // mkstemp creates 0600; give the file the mode a plain create would.
-            let mask = umask(0)
-            umask(mask)
-            fchmod(fd, 0o666 & ~mask)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw IOError(path: path, operation: "write", errno: code)
-        }
+        try StagedFile(bytes, for: path).commit()
+    }
+
+    /// Creates the directory `path` (its parent must exist); an existing
+    /// directory is fine.
+    public static func makeDirectory(_ path: String) throws(IOError) {
+        guard mkdir(path, 0o777) != 0 else { return }
+        let code = errno
+        guard code == EEXIST, isDirectory(path) else { throw IOError(path: path, operation: "create directory", errno: code) }
     }
 
     /// Whether anything exists at `path`.
@@ -106,7 +97,7 @@ public enum FileSystem {
             }
             if name != "." && name != ".." { names.append(name) }
         }
-        return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }
 
     /// The last path component.
@@ -124,9 +115,60 @@ public enum FileSystem {
         }
     }
 
-    private static func split(_ path: String) -> (directory: String, name: String) {
+    static func split(_ path: String) -> (directory: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         let directory = String(path[..<slash])
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
+}
+
+/// A file's new contents, written in full to a temporary file beside it
+/// but not yet in place: `commit()` renames it over the target, `discard()`
+/// (or dropping it uncommitted) removes it. Staging every output of a
+/// command before committing any means a failure while writing leaves
+/// all targets as they were.
+public final class StagedFile {
+    public let path: String
+    private var temporary: String?
+
+    /// Writes `bytes` to a new temporary file in `path`'s directory.
+    public init(_ bytes: [UInt8], for path: String) throws(IOError) {
+        self.path = path
+        let (directory, name) = FileSystem.split(path)
+        var template = Array("\(directory)/.\(name).XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw IOError(path: path, operation: "write", errno: errno) }
+        let temporary = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        do throws(IOError) {
+            defer { close(fd) }
+            try FileSystem.writeAll(fd, bytes, path: path)
+            // mkstemp creates 0600; give the file the mode a plain create would.
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        self.temporary = temporary
+    }
+
+    /// Renames the temporary file over `path`.
+    public func commit() throws(IOError) {
+        guard let temporary else { return }
+        self.temporary = nil
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw IOError(path: path, operation: "write", errno: code)
+        }
+    }
+
+    /// Removes the temporary file; `path` stays as it was.
+    public func discard() {
+        if let temporary { unlink(temporary) }
+        temporary = nil
+    }
+
+    deinit { discard() }
 }

@@ -63,8 +63,6 @@ public struct GuestConfig: Sendable {
     /// `vuart="sbsa_uart"` (true) or `"unknown"`/absent (false).
     public var vuart: Located<Bool>?
     public var tee: Located<TEE>?
-    /// `acpi=` as a boolean (Arm guests: grantdt refuses it).
-    public var acpi: Located<Bool>?
     /// `nr_spis=` (4.19+).
     public var nrSpis: Located<Int>?
     /// `irqs=`: passthrough interrupt ids, decimal.
@@ -79,7 +77,7 @@ public struct GuestConfig: Sendable {
     /// Xen-specification disks get no tree node and are not listed.
     public var virtioDisks: [VirtioDisk] = []
     /// `virtio=` entries in config order, including those without a
-    /// transport (they get no node; the layout needs them for the traps).
+    /// transport (they get no node and no SPI; the front end has warned).
     public var virtioDevices: [VirtioDevice] = []
 
     public init(file: String) { self.file = file }

@@ -77,6 +77,9 @@ enum Format {
         return fixed(value * 1e6, 1) + " µs"
     }
 
+    /// An instruction count in millions, one decimal.
+    static func millions(_ count: Int) -> String { fixed(Double(count) / 1e6, 1) + " M" }
+
     static func fixed(_ value: Double, _ digits: Int) -> String {
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }

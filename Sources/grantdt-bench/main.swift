@@ -7,7 +7,10 @@ import SystemIO
 /// next to this executable.
 let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = [
     "devicetree": DeviceTreeBench.run,
+    "compile": CompileBench.run,
     "binder": BinderBench.run,
+    "engine": EngineBench.run,
+    "virtio": VirtioBench.run,
 ]
 
 /// The directory holding this executable, from /proc/self/exe.

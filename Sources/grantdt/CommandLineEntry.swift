@@ -8,6 +8,7 @@ protocol GrantdtCommand: ParsableCommand {
 }
 
 extension GrantdtCommand {
+    /// Ends with the command's exit code, which `CommandLineEntry` returns.
     mutating func run() throws { throw ExitCode(try execute()) }
 }
 
@@ -23,13 +24,15 @@ struct CLIFailure: Error {
 enum CommandLineEntry {
     static func run(_ arguments: [String]) -> Int32 {
         do {
-            let command = try Grantdt.parseAsRoot(arguments)
-            if let command = command as? any GrantdtCommand {
-                return try command.execute()
-            }
-            var root = command
-            try root.run()
+            // `run()` rather than a cast to `any GrantdtCommand`: the first
+            // cast to a protocol scans every conformance record of the
+            // binary (see BENCHMARKS.md), and a command's code comes back
+            // as a thrown `ExitCode` anyway.
+            var command = try Grantdt.parseAsRoot(arguments)
+            try command.run()
             return 0
+        } catch let code as ExitCode {
+            return code.rawValue
         } catch let failure as CLIFailure {
             Console.error("grantdt: error: \(failure.message)\n")
             return 2

@@ -34,5 +34,10 @@ struct Decompile: GrantdtCommand {
 func readTree(_ path: String) throws(CLIFailure) -> DeviceTree {
     let bytes: [UInt8]
     do { bytes = try FileSystem.readFile(path) } catch { throw CLIFailure("\(error)") }
+    return try parseTree(bytes, path: path)
+}
+
+/// Parses a blob read from `path`; a bad one is a one-line CLI failure.
+func parseTree(_ bytes: [UInt8], path: String) throws(CLIFailure) -> DeviceTree {
     do { return try DTBReader.read(bytes) } catch { throw CLIFailure("\(path): \(error)") }
 }

@@ -9,6 +9,6 @@ struct Grantdt: ParsableCommand {
             Exit codes: 0 success (warnings allowed), 1 the input has errors, \
             2 usage error or unreadable input.
             """,
-        subcommands: [Decompile.self, Inspect.self]
+        subcommands: [Compile.self, Validate.self, Inspect.self, Run.self, Decompile.self]
     )
 }

@@ -132,11 +132,11 @@ enum InspectOutput {
         if binder.devices.isEmpty {
             text = "no virtio,mmio devices\n"
         } else {
-            text = table([["DEVICE", "BASE", "SIZE", "SPI", "DMA", "BACKEND"]] + binder.devices.map(row))
+            text = TextTable.render([["DEVICE", "BASE", "SIZE", "SPI", "DMA", "BACKEND"]] + binder.devices.map(row))
         }
         let bridges = binder.pciBridges.flatMap(rows)
         if !bridges.isEmpty {
-            text += "\n" + table([["PCI HOST BRIDGE", "RIDS", "MASK", "DMA", "BACKEND"]] + bridges)
+            text += "\n" + TextTable.render([["PCI HOST BRIDGE", "RIDS", "MASK", "DMA", "BACKEND"]] + bridges)
         }
         return text
     }
@@ -197,21 +197,6 @@ enum InspectOutput {
                 return [bridge.path, rids, mask, row.dma.kind, detail]
             }
         }
-    }
-
-    /// Left-aligned columns, two spaces apart; the last column is not padded.
-    private static func table(_ rows: [[String]]) -> String {
-        guard let columns = rows.first?.count else { return "" }
-        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var text = ""
-        for row in rows {
-            for (column, cell) in row.enumerated() {
-                text += cell
-                if column < columns - 1 { text += String(repeating: " ", count: widths[column] - cell.count + 2) }
-            }
-            text += "\n"
-        }
-        return text
     }
 
     private static func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16) }

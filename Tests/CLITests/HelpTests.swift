@@ -7,8 +7,21 @@ import TestSupport
     @Test func helpListsSubcommands() throws {
         let result = try Tool.grantdt(["--help"])
         #expect(result.status == 0)
-        #expect(result.stdoutText.contains("decompile"))
+        for command in ["compile", "validate", "inspect", "decompile"] { #expect(result.stdoutText.contains(command)) }
         #expect(result.stderr.isEmpty)
+    }
+
+    /// compile and validate share every compile flag, with its default.
+    @Test(arguments: ["compile", "validate"])
+    func compileFlagsAreDocumented(command: String) throws {
+        let result = try Tool.grantdt([command, "--help"])
+        #expect(result.status == 0)
+        let help = result.stdoutText.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for flag in ["--xen-version <X.Y>", "default 4.22", "--gpaddr-bits <N>", "default 40", "--host-gic <v2|v3>", "default v3",
+                     "--timer-frequency <HZ>", "--rng-seed <HEX|random>", "--arch <arm64|arm32>", "--kernel-size <BYTES>",
+                     "default 32M", "--ramdisk-size <BYTES>", "--domains <FILE>", "--template <FILE>", "--werror", "--json"] {
+            #expect(help.contains(flag), "\(command) --help lacks \(flag)")
+        }
     }
 
     @Test func subcommandHelp() throws {

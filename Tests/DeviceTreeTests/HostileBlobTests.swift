@@ -1,5 +1,6 @@
 import DeviceTree
 import Testing
+import TestSupport
 
 /// Untrusted blobs: every malformation gives a typed error, never a crash
 /// or a hang; what real toolstacks emit is accepted.

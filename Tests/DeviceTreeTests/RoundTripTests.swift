@@ -1,5 +1,6 @@
 import DeviceTree
 import Testing
+import TestSupport
 
 /// model → DTB → reader → model is the identity, and writing is deterministic.
 @Suite struct RoundTripTests {

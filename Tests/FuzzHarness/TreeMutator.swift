@@ -1,4 +1,5 @@
 import DeviceTree
+import TestSupport
 
 /// Structure-aware mutation of device tree blobs, for libFuzzer's custom
 /// mutator. Byte flips alone rarely get past the header and libfdt's

@@ -1,4 +1,5 @@
 import DeviceTree
+import TestSupport
 
 /// The properties the binder, the tree checks and the partial-tree copy
 /// read, with values near their edges.

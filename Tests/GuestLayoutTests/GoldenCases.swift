@@ -42,8 +42,7 @@ extension GoldenCase {
                     Guests.device(type: "virtio,device1a", backend: 3, grantUsage: 0, line: 22),
                     Guests.device(type: "virtio,device1a", backend: 4, transport: nil, line: 23),
                 ]
-            },
-            expectedRules: ["GUEST-VIRTIO-NO-NODE"]),
+            }),
         GoldenCase(
             name: "eleven-devices",
             guest: guest {
@@ -76,7 +75,7 @@ extension GoldenCase {
                 $0.virtioDisks = [0, 2, 3].enumerated().map { Guests.disk(backend: $1, line: 10 + $0) }
                 $0.virtioDevices = [Guests.device(type: "virtio,device22", backend: 2)]
             },
-            options: Guests.options("4.17"), expectedRules: ["GUEST-VERSION-IGNORED"]),
+            options: Guests.options("4.17")),
         GoldenCase(
             name: "xen-4.18",
             guest: guest {

@@ -65,16 +65,6 @@ import XLConfig
         Fixture(rule: LayoutRules.virtioTypeMissing) {
             (layout(guest { $0.virtioDevices = [Guests.device(type: nil, line: 21)] }), .configLine(21))
         },
-        Fixture(rule: LayoutRules.virtioNoNode) {
-            (layout(guest { $0.virtioDevices = [Guests.device(transport: nil, line: 22)] }), .configLine(22))
-        },
-        Fixture(rule: LayoutRules.versionIgnored) {
-            (layout(guest { $0.virtioDevices = [Guests.device(line: 20)] }, options: Guests.options("4.17")), .configLine(20))
-        },
-        Fixture(rule: LayoutRules.versionDiskGrants) {
-            (layout(guest { $0.virtioDisks = [Guests.disk(backend: 1, grantUsage: false, line: 11)] },
-                    options: Guests.options("4.18")), .configLine(11))
-        },
         Fixture(rule: LayoutRules.irqOnVuart) {
             (layout(guest {
                 $0.vuart = Guests.located(true, line: 4)
@@ -99,13 +89,6 @@ import XLConfig
         Fixture(rule: LayoutRules.modulesNoRoom) {
             let guest = Self.guest({ $0.ramdisk = Guests.located("initrd.img", line: 4) }, memoryMiB: 64)
             return (layout(guest, inputs: GuestInputs(kernel: Guests.kernel, ramdiskSize: 40 << 20)), .configLine(4))
-        },
-        Fixture(rule: LayoutRules.acpiArm32) {
-            let arm32 = GuestInputs(kernel: KernelImage(arch: .arm32, loadOffset: 0x8000, size: 1 << 20))
-            return (layout(guest { $0.acpi = Guests.located(true, line: 4) }, inputs: arm32), .configLine(4))
-        },
-        Fixture(rule: LayoutRules.acpiUnsupported) {
-            (layout(guest { $0.acpi = Guests.located(true, line: 4) }), .configLine(4))
         },
         Fixture(rule: LayoutRules.treeTooLarge) {
             let small = try Fixtures.template(replacing: [("fdt-max-size = 0x100000", "fdt-max-size = 0x1000")])

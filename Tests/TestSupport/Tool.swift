@@ -11,9 +11,11 @@ public struct ToolResult: Sendable {
 
 /// Runs external programs (dtc, the built `grantdt`) from tests.
 public enum Tool {
-    /// Runs `executable` (a path, or a name looked up in PATH) to completion.
-    public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = []) throws -> ToolResult {
+    /// Runs `executable` (a path, or a name looked up in PATH) to completion,
+    /// in `directory` when given.
+    public static func run(_ executable: String, _ arguments: [String], stdin: [UInt8] = [], in directory: String? = nil) throws -> ToolResult {
         let process = Process()
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         if executable.contains("/") {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -45,8 +47,8 @@ public enum Tool {
     }
 
     /// Runs the `grantdt` executable built next to the test bundle.
-    public static func grantdt(_ arguments: [String], stdin: [UInt8] = []) throws -> ToolResult {
-        try run(Paths.grantdt, arguments, stdin: stdin)
+    public static func grantdt(_ arguments: [String], stdin: [UInt8] = [], in directory: String? = nil) throws -> ToolResult {
+        try run(Paths.grantdt, arguments, stdin: stdin, in: directory)
     }
 
     /// Runs `dtc` with the given arguments.

@@ -1,6 +1,7 @@
 import DeviceTree
 import Diagnostics
 import Testing
+import TestSupport
 import VirtioRuntime
 
 /// Values from untrusted blobs: odd lengths, huge cell counts, cycles and

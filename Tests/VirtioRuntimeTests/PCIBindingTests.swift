@@ -1,6 +1,7 @@
 import DeviceTree
 import Diagnostics
 import Testing
+import TestSupport
 import VirtioRuntime
 
 /// PCI requester IDs through `iommu-map`, as Linux's `of_map_id` walks it.

@@ -1,0 +1,58 @@
+import Synchronization
+
+/// One 4 KiB page of machine memory, shared by whoever holds a reference:
+/// the owning domain's memory map, a grant pin, a foreign mapping.
+///
+/// Every access runs under the frame's own lock. That makes the engine
+/// free of data races between a frontend thread and a backend thread, and
+/// gives the ordering the memory barriers of real rings give: whatever a
+/// party wrote to a frame before releasing its lock is seen by the next
+/// party that takes it (virtio publishes ring indices this way).
+final class Frame: Sendable {
+    /// The machine address Xen reports as `dev_bus_addr`.
+    let machineAddress: UInt64
+    private let storage = Lock(PageStorage())
+
+    init(machineFrame: UInt64) {
+        machineAddress = machineFrame << UInt64(XenPage.shift)
+    }
+
+    /// Runs `body` with the page's 4,096 bytes, holding the frame lock.
+    func withBytes<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
+        try storage.withLock { (page: inout PageStorage) throws(E) -> R in try body(page.base) }
+    }
+
+    /// Runs `body` with the bytes of two frames (possibly the same one),
+    /// taking their locks in machine-address order so that two copies in
+    /// opposite directions cannot deadlock.
+    static func withBytes(of first: Frame, and second: Frame, _ body: (UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Void) {
+        guard first !== second else { return first.withBytes { page in body(page, page) } }
+        let (outer, inner) = first.machineAddress < second.machineAddress ? (first, second) : (second, first)
+        outer.withBytes { outerPage in
+            inner.withBytes { innerPage in
+                first === outer ? body(outerPage, innerPage) : body(innerPage, outerPage)
+            }
+        }
+    }
+}
+
+/// The bytes of a frame, zeroed when allocated and freed with it.
+private struct PageStorage: ~Copyable {
+    let base: UnsafeMutableRawPointer
+
+    init() {
+        base = UnsafeMutableRawPointer.allocate(byteCount: XenPage.size, alignment: XenPage.size)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: XenPage.size)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// Hands out machine frame numbers, one per frame ever created.
+final class MachineMemory: Sendable {
+    private let nextFrame = Atomic<UInt64>(0x80000)
+
+    func newFrame() -> Frame {
+        Frame(machineFrame: nextFrame.wrappingAdd(1, ordering: .relaxed).oldValue)
+    }
+}

@@ -1,0 +1,157 @@
+import Synchronization
+
+/// A domain's guest-physical RAM: banks of 4 KiB frames, allocated on first
+/// touch, so a 4 GiB guest costs nothing until it is used (a directory of
+/// 512-frame chunks, 16 bytes per 2 MiB of address space, is all it takes
+/// up front).
+///
+/// Only the owning domain holds this object (through `Domain`); other
+/// domains reach these frames only through the hypervisor's grant and
+/// foreign-mapping checks. Looking a frame up takes no lock.
+public final class GuestMemory: MemoryAccess, Sendable {
+    /// The RAM banks, sorted by address, page-aligned, disjoint.
+    public let banks: [GuestRegion]
+    private let directories: [FrameDirectory]
+    private let machine: MachineMemory
+    private let resident = Atomic<Int>(0)
+
+    init(banks: [GuestRegion], machine: MachineMemory) {
+        self.banks = banks.sorted { $0.base < $1.base }
+        directories = self.banks.map { FrameDirectory(frames: $0.frameCount) }
+        self.machine = machine
+    }
+
+    /// Whether `frame` lies in a RAM bank.
+    public func isRAM(_ frame: FrameNumber) -> Bool { locate(frame) != nil }
+
+    /// How many frames have been touched (and so cost memory).
+    public var residentFrames: Int { resident.load(ordering: .relaxed) }
+
+    /// The first address of `[address, address + count)` that is not RAM
+    /// (wrapping past the top of the address space counts as not RAM).
+    func firstNonRAM(_ address: GuestAddress, count: Int) -> GuestAddress? {
+        let last = address.advanced(by: max(count, 1) - 1)
+        guard last >= address else { return address }
+        var frame = address.frame
+        while frame <= last.frame {
+            guard let (bank, _) = locate(frame) else { return max(frame.address, address) }
+            // Skip to the end of this bank in one step.
+            frame = banks[bank].firstFrame.advanced(by: banks[bank].frameCount)
+        }
+        return nil
+    }
+
+    /// The frame at `number`, created zeroed on first use; nil when the
+    /// number is not RAM (Xen: an invalid gfn).
+    func frame(_ number: FrameNumber) -> Frame? {
+        guard let (bank, index) = locate(number) else { return nil }
+        if let existing = directories[bank].frame(at: index) { return existing }
+        let made = machine.newFrame()
+        let stored = directories[bank].store(made, at: index)
+        if stored === made { resident.wrappingAdd(1, ordering: .relaxed) }
+        return stored
+    }
+
+    public func read(at address: GuestAddress, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
+        try forEachFrame(address, buffer.count) { (frame, pageOffset, bufferOffset, length) in
+            frame.withBytes { page in
+                buffer.baseAddress?.advanced(by: bufferOffset).copyMemory(from: page + pageOffset, byteCount: length)
+            }
+        }
+    }
+
+    public func write(at address: GuestAddress, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
+        try forEachFrame(address, buffer.count) { (frame, pageOffset, bufferOffset, length) in
+            frame.withBytes { page in
+                if let source = buffer.baseAddress {
+                    (page + pageOffset).copyMemory(from: source + bufferOffset, byteCount: length)
+                }
+            }
+        }
+    }
+
+    /// Sets `count` bytes from `address` to `byte` (canaries, scrubbing).
+    public func fill(at address: GuestAddress, count: Int, with byte: UInt8) throws(MemoryFault) {
+        try forEachFrame(address, count) { (frame, pageOffset, _, length) in
+            frame.withBytes { page in _ = (page + pageOffset).initializeMemory(as: UInt8.self, repeating: byte, count: length) }
+        }
+    }
+
+    /// Copies `count` bytes inside this domain's RAM (a bounce copy), frame
+    /// piece by frame piece, holding both frames' locks for each piece.
+    public func copy(from source: GuestAddress, to destination: GuestAddress, count: Int) throws(MemoryFault) {
+        if let hole = firstNonRAM(source, count: count) ?? firstNonRAM(destination, count: count) { throw .notRAM(hole) }
+        var done = 0
+        while done < count {
+            let from = source.advanced(by: done)
+            let to = destination.advanced(by: done)
+            let length = min(XenPage.size - from.pageOffset, XenPage.size - to.pageOffset, count - done)
+            guard let sourceFrame = frame(from.frame), let destinationFrame = frame(to.frame) else { throw .notRAM(from) }
+            Frame.withBytes(of: sourceFrame, and: destinationFrame) { sourcePage, destinationPage in
+                (destinationPage + to.pageOffset).copyMemory(from: sourcePage + from.pageOffset, byteCount: length)
+            }
+            done += length
+        }
+    }
+
+    /// The bank and the index in it of `frame`.
+    private func locate(_ frame: FrameNumber) -> (bank: Int, index: Int)? {
+        var bank = 0
+        while bank < banks.count {
+            let first = banks[bank].firstFrame.rawValue
+            if frame.rawValue >= first, frame.rawValue - first < UInt64(banks[bank].frameCount) {
+                return (bank, Int(frame.rawValue - first))
+            }
+            bank += 1
+        }
+        return nil
+    }
+
+    /// Resolves every frame first, so an access that runs off RAM faults
+    /// before touching any byte.
+    private func forEachFrame(
+        _ address: GuestAddress, _ count: Int,
+        _ body: (Frame, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) throws(MemoryFault) -> Void
+    ) throws(MemoryFault) {
+        guard count > 0 else { return }
+        if let hole = firstNonRAM(address, count: count) { throw .notRAM(hole) }
+        let first = address.frame
+        try forEachPiece(offset: address.pageOffset, count: count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
+            guard let resolved = self.frame(first.advanced(by: page)) else { throw .notRAM(address) }
+            try body(resolved, pageOffset, bufferOffset, length)
+        }
+    }
+}
+
+/// The frames of one bank: chunks of 512 frames, each created when one of
+/// its frames is first touched. Lookups and creation are lock-free.
+private final class FrameDirectory: Sendable {
+    static let chunkFrames = 512
+
+    private final class ChunkSlot: Sendable {
+        let chunk = OnceReference<Chunk>()
+    }
+
+    private final class Chunk: Sendable {
+        let frames: InlineArray<512, OnceReference<Frame>> = InlineArray { _ in OnceReference() }
+    }
+
+    private let slots: [ChunkSlot]
+
+    init(frames: Int) {
+        slots = (0..<(frames + Self.chunkFrames - 1) / Self.chunkFrames).map { _ in ChunkSlot() }
+    }
+
+    /// The frame at `index`, if it was ever touched.
+    func frame(at index: Int) -> Frame? {
+        slots[index / Self.chunkFrames].chunk.load()?.frames[index % Self.chunkFrames].load()
+    }
+
+    /// Stores `frame` at `index` unless a racing thread stored one first;
+    /// returns the frame that is there.
+    func store(_ frame: Frame, at index: Int) -> Frame {
+        let slot = slots[index / Self.chunkFrames]
+        let chunk = slot.chunk.load() ?? slot.chunk.storeIfNil(Chunk())
+        return chunk.frames[index % Self.chunkFrames].storeIfNil(frame)
+    }
+}

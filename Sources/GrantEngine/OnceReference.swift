@@ -1,0 +1,40 @@
+import Synchronization
+
+/// A reference that is set at most once and read without locks: a lazily
+/// created chunk of frames, a grant-table frame.
+///
+/// The standard library's `AtomicLazyReference` does the same, but its
+/// `load` is not inlined (every call looks up generic metadata), which made
+/// it the most expensive part of a frame lookup. This keeps the object's
+/// address in an `Atomic<UInt>` and holds one strong reference to it.
+struct OnceReference<Instance: AnyObject & Sendable>: ~Copyable, Sendable {
+    private let address = Atomic<UInt>(0)
+
+    init() {}
+
+    func load() -> Instance? {
+        Self.instance(at: address.load(ordering: .acquiring))
+    }
+
+    /// Stores `instance` unless another one got there first; returns the
+    /// one that is stored.
+    func storeIfNil(_ instance: Instance) -> Instance {
+        let retained = Unmanaged.passRetained(instance)
+        let (exchanged, current) = address.compareExchange(
+            expected: 0, desired: UInt(bitPattern: retained.toOpaque()), ordering: .acquiringAndReleasing)
+        if exchanged { return instance }
+        retained.release()
+        return Self.instance(at: current) ?? instance
+    }
+
+    deinit {
+        if let pointer = UnsafeRawPointer(bitPattern: address.load(ordering: .acquiring)) {
+            Unmanaged<Instance>.fromOpaque(pointer).release()
+        }
+    }
+
+    private static func instance(at address: UInt) -> Instance? {
+        guard let pointer = UnsafeRawPointer(bitPattern: address) else { return nil }
+        return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
+    }
+}

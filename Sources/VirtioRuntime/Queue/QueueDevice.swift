@@ -1,0 +1,183 @@
+import GrantEngine
+
+/// Why the device side could not take a chain from the ring: a driver bug
+/// (or a hostile driver). The device answers with DEVICE_NEEDS_RESET and
+/// never crashes.
+enum ChainError: Error, Hashable, CustomStringConvertible {
+    /// `avail.idx` moved by more than the queue size.
+    case availIndexJump(from: UInt16, to: UInt16)
+    case headOutOfRange(UInt16)
+    case nextOutOfRange(at: UInt16, next: UInt16)
+    /// The chain revisits a descriptor (more than `size` links).
+    case loop(head: UInt16)
+    case readableAfterWritable(at: UInt16)
+    /// INDIRECT without RING_INDIRECT_DESC negotiated.
+    case indirectNotNegotiated(at: UInt16)
+    case emptyDescriptor(at: UInt16)
+    /// The chain's lengths add up to more than 2^32 − 1 bytes.
+    case tooLong(head: UInt16)
+    case ringFault(MemoryFault)
+
+    var description: String {
+        switch self {
+        case .availIndexJump(let from, let to): "avail.idx moved from \(from) to \(to), more than the queue holds"
+        case .headOutOfRange(let head): "chain head \(head) is beyond the descriptor table"
+        case .nextOutOfRange(let at, let next): "descriptor \(at) links to \(next), beyond the descriptor table"
+        case .loop(let head): "the chain at \(head) loops"
+        case .readableAfterWritable(let at): "descriptor \(at) is device-readable after a device-writable one"
+        case .indirectNotNegotiated(let at): "descriptor \(at) is INDIRECT, which was not negotiated"
+        case .emptyDescriptor(let at): "descriptor \(at) has length 0"
+        case .tooLong(let head): "the chain at \(head) is longer than 2^32 - 1 bytes"
+        case .ringFault(let fault): "ring access failed: \(fault)"
+        }
+    }
+}
+
+/// The device side of a split virtqueue: the backend reads the rings
+/// through mappings made once at QueueReady (virtio.md §4.4, grant-dma.md
+/// §9.3) and trusts nothing it reads. Used by the backend's worker only.
+final class QueueDevice {
+    let size: Int
+    let descriptors: BufferMapping
+    let avail: BufferMapping
+    let used: BufferMapping
+    private var lastAvail: UInt16 = 0
+    private var usedIndex: UInt16 = 0
+
+    init(size: Int, descriptors: BufferMapping, avail: BufferMapping, used: BufferMapping) {
+        self.size = size
+        self.descriptors = descriptors
+        self.avail = avail
+        self.used = used
+    }
+
+    /// Chains the driver made available and the device has not taken yet.
+    func pendingCount() throws(ChainError) -> Int {
+        let published = try ring { () throws(MemoryFault) in try avail.load(UInt16.self, at: 2) }
+        let count = Int(published &- lastAvail)
+        guard count <= size else { throw .availIndexJump(from: lastAvail, to: published) }
+        return count
+    }
+
+    /// Takes the next available chain and checks it: every link inside the
+    /// table, no loop, readable descriptors before writable ones, no
+    /// INDIRECT, no empty descriptor, at most 2^32 − 1 bytes.
+    func takeChain() throws(ChainError) -> (head: UInt16, descriptors: [Descriptor]) {
+        let slot = 4 + 2 * (Int(lastAvail) % size)
+        let head = try ring { () throws(MemoryFault) in try avail.load(UInt16.self, at: slot) }
+        lastAvail &+= 1
+        guard Int(head) < size else { throw .headOutOfRange(head) }
+        var chain: [Descriptor] = []
+        var index = head
+        var total: UInt64 = 0
+        var sawWritable = false
+        while true {
+            guard chain.count < size else { throw .loop(head: head) }
+            let descriptor = try load(index)
+            guard descriptor.flags & SplitRing.indirect == 0 else { throw .indirectNotNegotiated(at: index) }
+            guard descriptor.length > 0 else { throw .emptyDescriptor(at: index) }
+            if descriptor.isWritable {
+                sawWritable = true
+            } else if sawWritable {
+                throw .readableAfterWritable(at: index)
+            }
+            total += UInt64(descriptor.length)
+            guard total <= UInt64(UInt32.max) else { throw .tooLong(head: head) }
+            chain.append(descriptor)
+            guard descriptor.hasNext else { break }
+            guard Int(descriptor.next) < size else { throw .nextOutOfRange(at: index, next: descriptor.next) }
+            index = descriptor.next
+        }
+        return (head, chain)
+    }
+
+    /// Publishes one used element: `{id, len}` first, then `used.idx`.
+    func complete(head: UInt16, written: UInt32) throws(ChainError) {
+        let element = 4 + 8 * (Int(usedIndex) % size)
+        usedIndex &+= 1
+        try ring { () throws(MemoryFault) in
+            try used.store(UInt32(head), at: element)
+            try used.store(written, at: element + 4)
+            try used.store(usedIndex, at: 2)
+        }
+    }
+
+    /// Sets or clears NO_NOTIFY in `used.flags` (a hint to the driver).
+    func suppressNotifications(_ suppress: Bool) throws(ChainError) {
+        try ring { () throws(MemoryFault) in try used.store(suppress ? SplitRing.noNotify : 0, at: 0) }
+    }
+
+    /// Whether the driver left NO_INTERRUPT clear in `avail.flags`.
+    func driverWantsInterrupts() throws(ChainError) -> Bool {
+        try ring { () throws(MemoryFault) in try avail.load(UInt16.self, at: 0) } & SplitRing.noInterrupt == 0
+    }
+
+    private func load(_ index: UInt16) throws(ChainError) -> Descriptor {
+        var failure: MemoryFault?
+        let descriptor = withUnsafeTemporaryAllocation(byteCount: SplitRing.descriptorSize, alignment: 8) { buffer in
+            do throws(MemoryFault) {
+                try descriptors.read(at: Int(index) * SplitRing.descriptorSize, into: buffer)
+            } catch {
+                failure = error
+            }
+            return Descriptor(UnsafeRawBufferPointer(buffer))
+        }
+        if let failure { throw .ringFault(failure) }
+        return descriptor
+    }
+
+    private func ring<R>(_ body: () throws(MemoryFault) -> R) throws(ChainError) -> R {
+        do throws(MemoryFault) { return try body() } catch { throw .ringFault(error) }
+    }
+}
+
+/// The buffers of one request as the backend mapped them: the
+/// device-readable ones, then the device-writable ones, each read or
+/// written as one byte stream (virtio-blk's framing does not depend on
+/// how the driver split it into descriptors).
+struct MappedChain {
+    let head: UInt16
+    let descriptors: [Descriptor]
+    let readable: [BufferMapping]
+    let writable: [BufferMapping]
+
+    var readableLength: Int { readable.reduce(0) { $0 + $1.length } }
+    var writableLength: Int { writable.reduce(0) { $0 + $1.length } }
+
+    /// Copies `buffer.count` bytes of the readable stream from `offset`.
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
+        try walk(readable, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
+            try mapping.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + length)]))
+        }
+    }
+
+    /// Copies `buffer` into the writable stream at `offset`.
+    func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
+        try walk(writable, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
+            try mapping.write(at: at, from: UnsafeRawBufferPointer(rebasing: buffer[done..<(done + length)]))
+        }
+    }
+
+    /// Splits `[offset, offset + count)` of a stream over its buffers.
+    private func walk(
+        _ buffers: [BufferMapping], offset: Int, count: Int,
+        _ body: (BufferMapping, _ at: Int, _ done: Int, _ length: Int) throws(MemoryFault) -> Void
+    ) throws(MemoryFault) {
+        let total = buffers.reduce(0) { $0 + $1.length }
+        guard offset >= 0, count >= 0, offset <= total, count <= total - offset else {
+            throw .outOfBounds(offset: offset, count: count, limit: total)
+        }
+        var start = 0
+        var done = 0
+        for buffer in buffers where done < count {
+            let end = start + buffer.length
+            let position = offset + done
+            if position < end {
+                let length = min(end - position, count - done)
+                try body(buffer, position - start, done, length)
+                done += length
+            }
+            start = end
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import GrantEngine
+
+/// One buffer of a request, as the driver hands it to the queue: one
+/// descriptor.
+struct Segment: Hashable {
+    var address: DMAAddress
+    var length: Int
+    /// Device-writable (the device fills it) or device-readable.
+    var deviceWritable: Bool
+}
+
+/// A used element the driver took back: the request's token and the
+/// length the device says it wrote.
+struct Completion: Hashable {
+    let token: Int
+    let writtenLength: UInt32
+}
+
+/// Why the driver side of a queue failed.
+enum QueueError: Error, Hashable, CustomStringConvertible {
+    /// No free descriptors for a chain of this many.
+    case full(needed: Int)
+    /// The driver's own ring memory could not be reached (never happens
+    /// with rings from the device's DMA ops).
+    case ringFault(MemoryFault)
+    /// The device published something impossible: Linux marks such a
+    /// queue broken ("virtio_ring: ... is not a head!").
+    case brokenByDevice(String)
+
+    var description: String {
+        switch self {
+        case .full(let needed): "no \(needed) free descriptors"
+        case .ringFault(let fault): "ring memory: \(fault)"
+        case .brokenByDevice(let reason): "the device corrupted the used ring: \(reason)"
+        }
+    }
+}
+
+/// The driver side of a split virtqueue (Linux `virtio_ring.c`), in guest
+/// memory allocated through the device's DMA ops.
+///
+/// The ring is device-writable memory, so the driver keeps its own record
+/// of every chain (Linux's `desc_extra`/`desc_state`) and never follows
+/// links or trusts ids it reads back: a used element naming a descriptor
+/// that is not the head of an outstanding chain breaks the queue.
+/// Used from one thread (the guest's); not `Sendable`.
+final class QueueDriver {
+    let index: UInt32
+    let size: Int
+    let ring: CoherentBuffer
+    let layout: SplitRing.Layout
+    private let memory: GuestMemory
+    /// Free descriptor indices (a stack).
+    private var free: [UInt16]
+    /// Per head: the chain's descriptor indices and its token.
+    private var chains: [(descriptors: [UInt16], token: Int)?]
+    private var availShadow: UInt16 = 0
+    private var lastUsed: UInt16 = 0
+    private(set) var inFlight = 0
+
+    init(index: UInt32, size: Int, ring: CoherentBuffer, memory: GuestMemory) {
+        self.index = index
+        self.size = size
+        self.ring = ring
+        self.layout = SplitRing.Layout(size: size)
+        self.memory = memory
+        free = (0..<size).reversed().map { UInt16($0) }
+        chains = Array(repeating: nil, count: size)
+    }
+
+    var descriptorAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.descriptors) }
+    var availAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.avail) }
+    var usedAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.used) }
+    var freeDescriptors: Int { free.count }
+
+    /// Zeroes the ring (a fresh allocation may hold old bytes).
+    func clear() throws(QueueError) {
+        try guarded { () throws(MemoryFault) in try memory.fill(at: ring.guestAddress, count: layout.totalSize, with: 0) }
+    }
+
+    /// Writes a chain and its available-ring slot; it becomes visible to
+    /// the device at the next `publish`.
+    func add(_ segments: [Segment], token: Int) throws(QueueError) {
+        guard !segments.isEmpty, segments.count <= free.count else { throw .full(needed: segments.count) }
+        let indices = (0..<segments.count).map { _ in free.removeLast() }
+        var bytes = [UInt8](repeating: 0, count: SplitRing.descriptorSize)
+        for (position, segment) in segments.enumerated() {
+            let last = position == segments.count - 1
+            let descriptor = Descriptor(
+                address: segment.address.rawValue, length: UInt32(truncatingIfNeeded: segment.length),
+                flags: (segment.deviceWritable ? SplitRing.write : 0) | (last ? 0 : SplitRing.next),
+                next: last ? 0 : indices[position + 1])
+            bytes.withUnsafeMutableBytes { descriptor.encode(into: $0) }
+            let at = ring.guestAddress.advanced(by: layout.descriptors + Int(indices[position]) * SplitRing.descriptorSize)
+            try guarded { () throws(MemoryFault) in try memory.write(at: at, bytes: bytes) }
+        }
+        let head = indices[0]
+        chains[Int(head)] = (indices, token)
+        let slot = layout.avail + 4 + 2 * (Int(availShadow) % size)
+        try guarded { () throws(MemoryFault) in try memory.store(head, at: ring.guestAddress.advanced(by: slot)) }
+        availShadow &+= 1
+        inFlight += 1
+    }
+
+    /// Publishes the chains added since the last call (one `avail.idx`
+    /// store) and says whether the device wants a notification (its
+    /// `used.flags` has no NO_NOTIFY).
+    func publish() throws(QueueError) -> Bool {
+        try guarded { () throws(MemoryFault) in
+            try memory.store(availShadow, at: ring.guestAddress.advanced(by: layout.avail + 2))
+            let flags = try memory.load(UInt16.self, at: ring.guestAddress.advanced(by: layout.used))
+            return flags & SplitRing.noNotify == 0
+        }
+    }
+
+    /// Takes back every used element the device published since the last
+    /// call, after checking it names an outstanding chain.
+    func reclaim() throws(QueueError) -> [Completion] {
+        let published = try guarded { () throws(MemoryFault) in
+            try memory.load(UInt16.self, at: ring.guestAddress.advanced(by: layout.used + 2))
+        }
+        let count = Int(published &- lastUsed)
+        guard count <= inFlight else {
+            throw .brokenByDevice("used.idx moved by \(count) with \(inFlight) buffers outstanding")
+        }
+        var completions: [Completion] = []
+        completions.reserveCapacity(count)
+        for _ in 0..<count {
+            let element = ring.guestAddress.advanced(by: layout.used + 4 + 8 * (Int(lastUsed) % size))
+            let (id, length) = try guarded { () throws(MemoryFault) in
+                (try memory.load(UInt32.self, at: element), try memory.load(UInt32.self, at: element.advanced(by: 4)))
+            }
+            guard id < UInt32(size), let chain = chains[Int(id)] else {
+                throw .brokenByDevice("used id \(id) is not the head of an outstanding chain")
+            }
+            chains[Int(id)] = nil
+            free.append(contentsOf: chain.descriptors)
+            lastUsed &+= 1
+            inFlight -= 1
+            completions.append(Completion(token: chain.token, writtenLength: length))
+        }
+        return completions
+    }
+
+    /// The tokens of every chain the device has not given back (requests
+    /// lost to a reset); forgets them.
+    func abandonAll() -> [Int] {
+        let tokens = chains.compactMap { $0?.token }
+        chains = Array(repeating: nil, count: size)
+        free = (0..<size).reversed().map { UInt16($0) }
+        inFlight = 0
+        return tokens
+    }
+
+    private func guarded<R>(_ body: () throws(MemoryFault) -> R) throws(QueueError) -> R {
+        do throws(MemoryFault) { return try body() } catch { throw .ringFault(error) }
+    }
+}

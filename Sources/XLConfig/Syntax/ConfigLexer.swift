@@ -1,0 +1,199 @@
+import Diagnostics
+
+/// xl's config lexer (`libxlu_cfg_l.l`) over bytes. Differences from xl are
+/// deliberate and reported: a carriage return before a newline and a final
+/// comment without a newline are accepted with a warning (xl refuses both);
+/// an unterminated string is one error running to the end of its line.
+struct ConfigLexer {
+    private let source: SourceText
+    private var bytes: [UInt8] { source.bytes }
+    private var offset = 0
+    private var warnedCRLF = false
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(source: SourceText) { self.source = source }
+
+    /// All tokens, ending with one `.end`.
+    mutating func tokenize() -> [Token] {
+        var tokens: [Token] = []
+        while true {
+            let token = next()
+            tokens.append(token)
+            if token.kind == .end { return tokens }
+        }
+    }
+
+    private mutating func next() -> Token {
+        skipBlanks()
+        let start = offset
+        guard offset < bytes.count else { return Token(kind: .end, range: start..<start) }
+        let byte = bytes[offset]
+        switch byte {
+        case Ascii.a...Ascii.z:
+            offset = scan(from: offset + 1) { Ascii.isLowerAlnum($0) || $0 == Ascii.dot || $0 == Ascii.underscore }
+            return Token(kind: .word, range: start..<offset)
+        case Ascii.zero...Ascii.nine:
+            offset = scan(from: offset + 1) { Ascii.isDigit($0) || (Ascii.a...Ascii.f).contains($0) || $0 == Ascii.x }
+            return Token(kind: .number, range: start..<offset, value: XLString(plain: Array(bytes[start..<offset]), at: start))
+        case Ascii.comma: return single(.comma)
+        case Ascii.openBracket: return single(.openBracket)
+        case Ascii.closeBracket: return single(.closeBracket)
+        case Ascii.equals: return single(.assign)
+        case Ascii.semicolon: return single(.semicolon)
+        case Ascii.plus where offset + 1 < bytes.count && bytes[offset + 1] == Ascii.equals:
+            offset += 2
+            return Token(kind: .append, range: start..<offset)
+        case Ascii.newline: return single(.newline)
+        case Ascii.hash: return comment()
+        case Ascii.singleQuote, Ascii.doubleQuote: return quoted(byte)
+        default:
+            return badCharacter(byte)
+        }
+    }
+
+    /// A byte no token starts with. xl's `lexerr` state swallows the rest
+    /// of the non-blank run into the error, but it only reports once it
+    /// has matched something after the bad byte: a bad last byte of the
+    /// file is dropped without a word.
+    private mutating func badCharacter(_ byte: UInt8) -> Token {
+        let start = offset
+        guard offset + 1 < bytes.count else {
+            offset += 1
+            diagnostics.append(XLRules.lastByte.at(
+                source.location(offset: start),
+                "the last byte of the file, `\(String(decoding: [byte], as: UTF8.self))`, is not valid here and has no newline after it: xl drops it without a word",
+                hint: "remove it, or end the file with a newline (xl then reports it as an error)"))
+            return Token(kind: .end, range: offset..<offset)
+        }
+        offset = scan(from: offset + 1) { !Ascii.isBlank($0) && $0 != Ascii.newline }
+        return Token(kind: .invalid(.badCharacter(byte)), range: start..<offset)
+    }
+
+    private mutating func single(_ kind: Token.Kind) -> Token {
+        offset += 1
+        return Token(kind: kind, range: (offset - 1)..<offset)
+    }
+
+    private func scan(from start: Int, while accept: (UInt8) -> Bool) -> Int {
+        var end = start
+        while end < bytes.count, accept(bytes[end]) { end += 1 }
+        return end
+    }
+
+    /// Spaces and tabs; a carriage return right before a newline too, with
+    /// one warning per file.
+    private mutating func skipBlanks() {
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            if Ascii.isBlank(byte) {
+                offset += 1
+            } else if byte == Ascii.carriageReturn, offset + 1 < bytes.count, bytes[offset + 1] == Ascii.newline {
+                if !warnedCRLF {
+                    warnedCRLF = true
+                    diagnostics.append(XLRules.crlf.at(
+                        source.location(offset: offset),
+                        "this file has Windows line endings; xl refuses the carriage return as a lexical error",
+                        hint: "convert the file to Unix line endings, for example with dos2unix"))
+                }
+                offset += 1
+            } else {
+                return
+            }
+        }
+    }
+
+    /// `#` to the end of the line. xl needs the newline; at the end of the file we accept it with a warning.
+    private mutating func comment() -> Token {
+        let start = offset
+        offset = scan(from: offset) { $0 != Ascii.newline }
+        if offset == bytes.count, offset == start + 1 {
+            // A lone `#` as the last byte: xl drops it like any bad last byte, and nothing is lost.
+            return Token(kind: .end, range: offset..<offset)
+        }
+        guard offset < bytes.count else {
+            diagnostics.append(XLRules.commentAtEOF.at(
+                source.location(offset: start, length: offset - start),
+                "comment on the last line without a newline; xl refuses it as a lexical error",
+                hint: "add a newline at the end of the file"))
+            return Token(kind: .end, range: offset..<offset)
+        }
+        offset += 1
+        return Token(kind: .newline, range: start..<offset)
+    }
+
+    /// A quoted string on one line; escapes decoded as `xlu__cfgl_dequote` does.
+    private mutating func quoted(_ quote: UInt8) -> Token {
+        let start = offset
+        var cursor = offset + 1
+        var hasNUL = false
+        while cursor < bytes.count, bytes[cursor] != quote, bytes[cursor] != Ascii.newline {
+            if bytes[cursor] == 0 { hasNUL = true }
+            if bytes[cursor] == Ascii.backslash, cursor + 1 < bytes.count, bytes[cursor + 1] != Ascii.newline {
+                cursor += 2
+            } else if bytes[cursor] == Ascii.backslash {
+                break
+            } else {
+                cursor += 1
+            }
+        }
+        guard cursor < bytes.count, bytes[cursor] == quote else {
+            if start + 1 == bytes.count { return badCharacter(quote) }
+            offset = scan(from: start) { $0 != Ascii.newline }
+            if offset > start, bytes[offset - 1] == Ascii.carriageReturn, offset == bytes.count || bytes[offset] == Ascii.newline {
+                offset -= 1
+            }
+            return Token(kind: .invalid(.unterminatedString), range: start..<offset)
+        }
+        offset = cursor + 1
+        if hasNUL { return Token(kind: .invalid(.nulInString), range: start..<offset) }
+        return Token(kind: .string, range: start..<offset, value: decode(contentStart: start + 1, contentEnd: cursor))
+    }
+
+    private mutating func decode(contentStart: Int, contentEnd: Int) -> XLString {
+        var decoded: [UInt8] = []
+        var origins: [Range<Int>] = []
+        decoded.reserveCapacity(contentEnd - contentStart)
+        origins.reserveCapacity(contentEnd - contentStart)
+        var cursor = contentStart
+        while cursor < contentEnd {
+            let byte = bytes[cursor]
+            guard byte == Ascii.backslash else {
+                decoded.append(byte)
+                origins.append(cursor..<(cursor + 1))
+                cursor += 1
+                continue
+            }
+            let escaped = bytes[cursor + 1]
+            if let value = Self.simpleEscapes[escaped] {
+                decoded.append(value)
+            } else {
+                reportEscape(escaped, at: cursor)
+                decoded.append(escaped)
+            }
+            origins.append(cursor..<(cursor + 2))
+            cursor += 2
+        }
+        return XLString(bytes: decoded, origins: origins, endOffset: contentEnd)
+    }
+
+    private mutating func reportEscape(_ escaped: UInt8, at offset: Int) {
+        let shown = "\\" + String(decoding: [escaped], as: UTF8.self)
+        let message: String
+        if escaped == Ascii.x {
+            message = "xl cannot read `\\x` escapes: its parser rejects every one (\"invalid digit after backslash hex numerical character escape\")"
+        } else if (Ascii.zero...Ascii.seven).contains(escaped) {
+            message = "xl does not decode octal escapes: it rejects `\(shown)` or silently drops the digits"
+        } else {
+            message = "invalid escape `\(shown)` in a quoted string"
+        }
+        diagnostics.append(XLRules.escape.at(
+            source.location(offset: offset, length: 2), message,
+            hint: "write the character itself; the escapes xl knows are \\\\ \\' \\\" \\a \\b \\f \\n \\r \\t \\v"))
+    }
+
+    private static let simpleEscapes: [UInt8: UInt8] = [
+        Ascii.doubleQuote: Ascii.doubleQuote, Ascii.singleQuote: Ascii.singleQuote, Ascii.backslash: Ascii.backslash,
+        UInt8(ascii: "a"): 0x07, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
+        UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09, UInt8(ascii: "v"): 0x0B,
+    ]
+}

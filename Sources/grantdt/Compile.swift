@@ -1,0 +1,131 @@
+import ArgumentParser
+import DeviceTree
+import SystemIO
+
+/// `grantdt compile GUEST.cfg -o OUT.dtb [--dts OUT.dts] [--json]` and
+/// `grantdt compile A.cfg B.cfg ... --out-dir DIR`.
+struct Compile: GrantdtCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Compile xl.cfg guest configs into the device tree blobs libxl builds.",
+        discussion: """
+            Diagnostics go to stderr (PATH:LINE:COL: error[RULE]: message, the line, \
+            a caret and a hint), or to stdout as validate's JSON with --json. Outputs \
+            are written to a temporary file and renamed: on any error existing files \
+            stay as they were and no new one appears. With --out-dir, each config is \
+            compiled on its own into DIR/<name>.dtb (a .cfg suffix dropped), and a \
+            directory stands for its top-level *.cfg files. Exit 0 \
+            without errors (warnings and notes allowed), 1 with errors, 2 for usage \
+            errors and unreadable files.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The guest configs; with --out-dir, a directory means its *.cfg files.", valueName: "GUEST.cfg"))
+    var configs: [String] = []
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the blob here.", valueName: "OUT.dtb"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Write the labelled DTS here (dtc builds the same tree from it).", valueName: "OUT.dts"))
+    var dts: String?
+
+    @Option(help: ArgumentHelp("Compile every config into DIR/<name>.dtb (DIR is created if missing).", valueName: "DIR"))
+    var outDir: String?
+
+    @Flag(help: "Print the diagnostics on stdout as validate's JSON.")
+    var json = false
+
+    @OptionGroup var options: CompileOptions
+
+    func execute() throws(CLIFailure) -> Int32 {
+        let targets = try plan()
+        let (compiler, inputs) = try GuestCompiler.prepare(try options.settings())
+        var reporter = Reporter(json: json)
+        guard let compiler else {
+            inputs.forEach { reporter.add($0) }
+            return reporter.finish()
+        }
+        // An error in the --domains file fails the run: write nothing.
+        let writes = inputs.allSatisfy { $0.exitCode == 0 }
+        guard let outDir else {
+            // One guest: an unreadable config or an unwritable output is a
+            // plain exit-2 failure, before anything is printed.
+            let guest = try compiler.compile(targets[0].config)
+            if writes { try Self.write(guest, to: targets[0].outputs) }
+            inputs.forEach { reporter.add($0) }
+            reporter.add(guest.report)
+            return reporter.finish()
+        }
+        do { try FileSystem.makeDirectory(outDir) } catch { throw CLIFailure("\(error)") }
+        inputs.forEach { reporter.add($0) }
+        for (config, outputs) in targets {
+            do throws(CLIFailure) {
+                let guest = try compiler.compile(config)
+                reporter.add(guest.report)
+                if writes { try Self.write(guest, to: outputs) }
+            } catch {
+                reporter.add(error)
+            }
+        }
+        return reporter.finish()
+    }
+
+    /// Where a config's blob and DTS go.
+    struct Outputs {
+        var blob: String?
+        var dts: String?
+    }
+
+    /// Each config with its outputs, or the usage error.
+    private func plan() throws(CLIFailure) -> [(config: String, outputs: Outputs)] {
+        guard !configs.isEmpty else { throw CLIFailure("compile needs a GUEST.cfg") }
+        guard let outDir else {
+            guard configs.count == 1 else { throw CLIFailure("\(configs.count) configs need --out-dir DIR (-o names one blob)") }
+            guard output != nil || dts != nil else { throw CLIFailure("say where to write: -o OUT.dtb and/or --dts OUT.dts, or --out-dir DIR") }
+            if let output, output == dts { throw CLIFailure("-o and --dts both name '\(output)'") }
+            return [(configs[0], Outputs(blob: output, dts: dts))]
+        }
+        guard output == nil, dts == nil else { throw CLIFailure("-o and --dts name one file: use them without --out-dir") }
+        // A directory stands for its top-level *.cfg files, as in validate:
+        // thousands of guests need no thousands of arguments.
+        var expanded: [String] = []
+        for config in configs {
+            expanded += FileSystem.isDirectory(config) ? try InputFiles.inDirectory(config, suffixes: [".cfg"]) : [config]
+        }
+        var seen: [String: String] = [:]
+        let targets = try expanded.map { config throws(CLIFailure) in
+            let name = Self.blobName(config)
+            if let earlier = seen.updateValue(config, forKey: name) {
+                throw CLIFailure("'\(earlier)' and '\(config)' would both write \(outDir)/\(name)")
+            }
+            return (config, Outputs(blob: outDir + "/" + name, dts: nil))
+        }
+        return targets
+    }
+
+    /// `guest.cfg` → `guest.dtb`; any other name gets `.dtb` appended.
+    static func blobName(_ config: String) -> String {
+        let name = FileSystem.baseName(config)
+        return (name.hasSuffix(".cfg") && name.count > 4 ? String(name.dropLast(4)) : name) + ".dtb"
+    }
+
+    /// Writes a guest's outputs when it compiled without errors: every
+    /// output is staged before any is put in place.
+    private static func write(_ guest: CompiledGuest, to outputs: Outputs) throws(CLIFailure) {
+        guard let tree = guest.tree else { return }
+        var contents: [(path: String, bytes: [UInt8])] = []
+        if let path = outputs.blob {
+            // The layout's trees are valid by construction; say so if not.
+            do { contents.append((path, try DTBWriter.write(tree))) } catch {
+                throw CLIFailure("\(guest.report.path): internal error: the compiled tree cannot be written: \(error)")
+            }
+        }
+        if let path = outputs.dts { contents.append((path, Array(DTSPrinter.print(tree).utf8))) }
+        do throws(IOError) {
+            let staged = try contents.map { output throws(IOError) in try StagedFile(output.bytes, for: output.path) }
+            for file in staged { try file.commit() }
+        } catch {
+            throw CLIFailure("\(error)")
+        }
+    }
+}
