@@ -23,7 +23,7 @@ DT_VALIDATE := $(VENV)/bin/dt-validate
 # and for the smoke run inside `make test`.
 FUZZ_TIME ?= 60
 TEST_FUZZ_TIME ?= 10
-FUZZ_TARGETS := dtb partial-dt
+FUZZ_TARGETS := dtb partial-dt xlcfg
 FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
 	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 

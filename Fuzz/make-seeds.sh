@@ -41,17 +41,15 @@ for source in Fuzz/seeds/partial-dt/*.dts; do
 	compile "$source" "Fuzz/corpus/partial-dt/$(basename "$source" .dts).dtb"
 done
 
-# xl.cfg configs, once the xlcfg target is registered (FUZZING.md): the
-# hand-written seeds, the front end's rule fixtures and the examples.
-if [ -f Tests/FuzzHarness/XLConfigTarget.swift ]; then
-	mkdir -p Fuzz/corpus/xlcfg
-	rm -f Fuzz/corpus/xlcfg/*.cfg
-	cp Fuzz/seeds/xlcfg/*.cfg Fuzz/corpus/xlcfg/
-	for source in Tests/XLConfigTests/Fixtures/rules/*.cfg; do
-		cp "$source" "Fuzz/corpus/xlcfg/rule-$(basename "$source")"
-	done
-	find examples -name '*.cfg' | sort | while read -r source; do
-		cp "$source" "Fuzz/corpus/xlcfg/example-$(basename "$source")"
-	done
-fi
-echo "seeds: $(ls Fuzz/corpus/dtb | wc -l) dtb, $(ls Fuzz/corpus/partial-dt | wc -l) partial-dt, $(ls Fuzz/corpus/xlcfg 2>/dev/null | wc -l) xlcfg"
+# xl.cfg configs: the hand-written seeds, the front end's rule fixtures
+# and the examples.
+mkdir -p Fuzz/corpus/xlcfg
+rm -f Fuzz/corpus/xlcfg/*.cfg
+cp Fuzz/seeds/xlcfg/*.cfg Fuzz/corpus/xlcfg/
+for source in Tests/XLConfigTests/Fixtures/rules/*.cfg; do
+	cp "$source" "Fuzz/corpus/xlcfg/rule-$(basename "$source")"
+done
+for source in examples/*.cfg; do
+	cp "$source" "Fuzz/corpus/xlcfg/example-$(basename "$source")"
+done
+echo "seeds: $(ls Fuzz/corpus/dtb | wc -l) dtb, $(ls Fuzz/corpus/partial-dt | wc -l) partial-dt, $(ls Fuzz/corpus/xlcfg | wc -l) xlcfg"

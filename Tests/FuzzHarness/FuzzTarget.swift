@@ -29,7 +29,7 @@ public struct FuzzTarget: Sendable {
     }
 
     /// Every target, by corpus name.
-    public static let all: [FuzzTarget] = [.deviceTreeBlob, .partialDeviceTree]
+    public static let all: [FuzzTarget] = [.deviceTreeBlob, .partialDeviceTree, .xlConfig]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }
 }

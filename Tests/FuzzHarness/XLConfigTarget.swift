@@ -1,7 +1,3 @@
-// Staged until the xl.cfg front end (XLConfigReader) is on main; then see
-// FUZZING.md, "When the xl.cfg front end lands": move this file to
-// Tests/FuzzHarness/, add `.xlConfig` to FuzzTarget.all and `xlcfg` to
-// FUZZ_TARGETS in the Makefile, and run `make fuzz-seeds`.
 import Diagnostics
 import GuestLayout
 import VirtioRuntime
@@ -11,9 +7,10 @@ extension FuzzTarget {
     /// `grantdt validate`/`compile` on an arbitrary xl.cfg: the front end
     /// (libxlu's lexer and grammar, xl's key readers, the `disk=` and
     /// `virtio=` spec lexers, backend names through a domains table), then
-    /// the whole layout with an assumed kernel (no file named in the
-    /// config is read), the writer and grantdt's own tree checks. The Xen
-    /// version follows the input's length, so every version's rules run.
+    /// the whole layout with an assumed kernel and ramdisk (no file named
+    /// in the config is read: a fuzzed path could name a device that never
+    /// ends), the writer and grantdt's own tree checks. The Xen version
+    /// follows the input's length, so every version's rules run.
     ///
     /// Properties: every diagnostic renders as its lines; a layout gives a
     /// tree exactly when it reports no error, and that tree is written,
@@ -27,7 +24,10 @@ extension FuzzTarget {
         guard let guest = read.guest else { return violations }
         var options = LayoutOptions()
         options.xenVersion = version
-        let result = GuestLayoutBuilder.build(guest, inputs: GuestInputs(kernel: Invariants.assumedKernel), options: options)
+        // libxl loads a ramdisk only when the path is non-empty.
+        let ramdisk = guest.ramdisk?.value.isEmpty == false ? XLConfigFuzzing.ramdiskSize : nil
+        let inputs = GuestInputs(kernel: Invariants.assumedKernel, ramdiskSize: ramdisk)
+        let result = GuestLayoutBuilder.build(guest, inputs: inputs, options: options)
         violations += Invariants.layout(result)
         if let tree = result.tree {
             let errors = TreeChecks.run(tree, file: "guest.dtb").filter { $0.severity == .error }
@@ -37,7 +37,9 @@ extension FuzzTarget {
     }
 }
 
-/// The running domains backend names resolve against.
 enum XLConfigFuzzing {
+    /// The running domains backend names resolve against.
     static let domains = DomainTable.parse(file: "fuzz.domains", text: Array("storage 1\nnet 2\ngpu 7\n".utf8)).table
+    /// The ramdisk a config's `ramdisk=` stands for (what `--ramdisk-size 8M` says).
+    static let ramdiskSize: UInt64 = 8 << 20
 }
