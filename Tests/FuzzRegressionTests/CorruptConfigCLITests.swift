@@ -1,0 +1,90 @@
+import DeviceTree
+import Foundation
+import Testing
+import TestSupport
+
+/// `grantdt compile CONFIG -o EXISTING` on corrupt configs, as a user
+/// meets it after a bad edit: the compiler either writes the whole blob
+/// (exit 0) or reports and leaves the old output byte for byte as it was
+/// (exit 1 with findings, exit 2 with one line), never dies of a signal,
+/// and never leaves a temporary file behind.
+extension CorruptInputCLITests {
+    /// The examples' configs, and the flags their goldens are built with.
+    static let configs = ["dom0-forced-grants", "driver-domain-disk", "eleven-devices", "i2c-gpio", "named-backends", "partial-dt"]
+    static let compileFlags = ["--domains", Paths.inPackage("examples/domains"), "--ramdisk-size", "8M"]
+
+    /// Deterministic corruptions of the configs, plus the configs themselves.
+    static func configInputs() throws -> [(name: String, bytes: [UInt8])] {
+        var random = SplitMix64(seed: 0x786c_2e63_6667)
+        var inputs: [(String, [UInt8])] = []
+        for config in configs {
+            let text = try Array(Data(contentsOf: URL(fileURLWithPath: Paths.inPackage("examples/\(config).cfg"))))
+            inputs.append((config, text))
+            for index in 0..<8 {
+                let corruption = ConfigCorruption.allCases[index % ConfigCorruption.allCases.count]
+                inputs.append(("\(config)#\(index)", corruption.apply(text, &random)))
+            }
+        }
+        return inputs
+    }
+
+    /// Edits a person or a broken tool makes to a config.
+    enum ConfigCorruption: CaseIterable {
+        case truncate, flipByte, insertToken, deleteLine, duplicateLine
+
+        /// Bytes that change what xl's lexer and grammar see.
+        static let tokens = ["\"", "'", "[", "]", ",", "=", "\n", "\0", "#", "\\x41", "\u{1b}[2J", "0x", "\r", "ÿ"]
+
+        func apply(_ text: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
+            var bytes = text
+            let offset = Int(random.next() % UInt64(text.count))
+            switch self {
+            case .truncate: bytes.removeSubrange(offset...)
+            case .flipByte: bytes[offset] ^= UInt8(truncatingIfNeeded: random.next() | 1)
+            case .insertToken: bytes.insert(contentsOf: Array(Self.tokens[Int(random.next() % UInt64(Self.tokens.count))].utf8), at: offset)
+            case .deleteLine, .duplicateLine:
+                let line = Self.line(around: offset, in: bytes)
+                if self == .deleteLine { bytes.removeSubrange(line) } else { bytes.insert(contentsOf: bytes[line], at: line.lowerBound) }
+            }
+            return bytes
+        }
+
+        /// The line holding `offset`, with its newline.
+        private static func line(around offset: Int, in bytes: [UInt8]) -> Range<Int> {
+            let newline = UInt8(ascii: "\n")
+            let start = bytes[..<offset].lastIndex(of: newline).map { $0 + 1 } ?? 0
+            let end = bytes[offset...].firstIndex(of: newline).map { $0 + 1 } ?? bytes.count
+            return start..<end
+        }
+    }
+
+    @Test func compileNeverWritesAPartialBlob() throws {
+        var statuses = Set<Int32>()
+        for (name, bytes) in try Self.configInputs() {
+            let directory = try TemporaryDirectory()
+            let input = try directory.write("in.cfg", bytes)
+            let output = try directory.write("out.dtb", Self.previous)
+            // From the package root: `device_tree=` paths are relative to it.
+            let result = try Tool.grantdt(["compile", input, "-o", output] + Self.compileFlags, in: Paths.packageRoot)
+            statuses.insert(result.status)
+            #expect([0, 1, 2].contains(result.status), "\(name): exit \(result.status) \(result.stderr)")
+            #expect(result.stdout.isEmpty, "\(name): compile -o printed on stdout")
+            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            #expect(files == ["in.cfg", "out.dtb"], "\(name): left \(files)")
+            let written = directory.read("out.dtb") ?? []
+            switch result.status {
+            case 0:
+                // The whole blob: it reads back, and is exactly what writing its tree gives.
+                let tree = try DTBReader.read(written)
+                #expect(try DTBWriter.write(tree) == written, "\(name): not a whole blob")
+            case 1:
+                #expect(written == Self.previous, "\(name): the old output changed")
+                #expect(result.stderr.contains("error["), "\(name): exit 1 without an error finding: \(result.stderr)")
+            default:
+                #expect(written == Self.previous, "\(name): the old output changed")
+                Self.expectOneLineError(result, name)
+            }
+        }
+        #expect(statuses.isSuperset(of: [0, 1]), "the inputs should reach success and errors, got \(statuses)")
+    }
+}
