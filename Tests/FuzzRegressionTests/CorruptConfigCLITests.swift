@@ -88,3 +88,26 @@ extension CorruptInputCLITests {
         #expect(statuses.isSuperset(of: [0, 1]), "the inputs should reach success and errors, got \(statuses)")
     }
 }
+
+/// Found by fuzzing (Fuzz/corpus/xlcfg/crash-0939634d…): a backend domid
+/// no domain can have. xl accepts it and libxl writes it into `iommus`, so
+/// `compile` builds that tree with a warning; the blob's own checks call
+/// it an error. Both commands must say so, at the same device.
+@Suite struct AnnouncedTreeErrorTests {
+    @Test(arguments: [("40000", "0x9c40"), (String(repeating: "1", count: 113), "0xffffffff")])
+    func compileWarnsWhatValidateRejects(backend: String, domid: String) throws {
+        let directory = try TemporaryDirectory()
+        let config = try directory.write("guest.cfg", """
+            name = "guest"
+            memory = 512
+            disk = [ 'backend=\(backend), specification=virtio, vdev=xvda, target=/dev/vg/guest' ]
+
+            """)
+        let compiled = try Tool.grantdt(["compile", config, "-o", directory.file("guest.dtb")])
+        #expect(compiled.status == 0, "\(compiled.stderr)")
+        #expect(compiled.stderr.contains("guest.cfg:3:19: warning[XL-BACKEND-RANGE]"), "\(compiled.stderr)")
+        let validated = try Tool.grantdt(["validate", directory.file("guest.dtb")])
+        #expect(validated.status == 1)
+        #expect(validated.stderr.contains("error[DT-DOMID-RANGE]: /virtio@2000000: iommus gives backend domid \(domid)"), "\(validated.stderr)")
+    }
+}
