@@ -10,12 +10,8 @@ extension FuzzTarget {
     /// Properties: a refused blob gets a one-line reason; an accepted tree's
     /// diagnostics are one-line; a tree the writer accepts reads back equal.
     public static let deviceTreeBlob = FuzzTarget(name: "dtb", input: .deviceTree) { bytes in
-        let tree: DeviceTree
-        do throws(DTBError) {
-            tree = try DTBReader.read(bytes)
-        } catch {
-            return Invariants.oneLine(error.description, "DTBReader error")
-        }
+        let (read, refused) = Invariants.readBlob(bytes)
+        guard let tree = read else { return refused }
         _ = DTSPrinter.print(tree)
         let binder = Binder(tree: tree)
         var violations = Invariants.diagnostics(TreeChecks.run(binder, file: "fuzz.dtb"))

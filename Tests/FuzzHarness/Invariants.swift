@@ -10,12 +10,18 @@ enum Invariants {
     /// terminal would act on.
     static func oneLine(_ text: String, _ what: String) -> [String] {
         if text.isEmpty { return ["\(what) is empty"] }
-        guard let bad = text.unicodeScalars.first(where: isControl) else { return [] }
+        guard let bad = text.unicodeScalars.first(where: Printable.isControl) else { return [] }
         return ["\(what) contains control character U+\(String(bad.value, radix: 16)): \(text.debugDescription)"]
     }
 
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
+    /// Reads a blob as every command does; a refusal must come with a
+    /// one-line reason (the CLI prints it after `grantdt: error:`).
+    static func readBlob(_ bytes: [UInt8]) -> (tree: DeviceTree?, violations: [String]) {
+        do throws(DTBError) {
+            return (try DTBReader.read(bytes), [])
+        } catch {
+            return (nil, oneLine(error.description, "DTBReader error"))
+        }
     }
 
     /// Every diagnostic serialises, and renders as the text format's lines

@@ -14,12 +14,8 @@ extension FuzzTarget {
     /// Properties: a refused blob gets a one-line reason; the rest are
     /// `Invariants.layout`'s.
     public static let partialDeviceTree = FuzzTarget(name: "partial-dt", input: .deviceTree) { bytes in
-        let partial: DeviceTree
-        do throws(DTBError) {
-            partial = try DTBReader.read(bytes)
-        } catch {
-            return Invariants.oneLine(error.description, "DTBReader error")
-        }
+        let (read, refused) = Invariants.readBlob(bytes)
+        guard let partial = read else { return refused }
         let inputs = GuestInputs(
             kernel: Invariants.assumedKernel,
             partialTree: GuestInputs.PartialTree(file: PartialGuests.file, tree: partial))

@@ -14,19 +14,29 @@ import TestSupport
 
     /// Deterministic corruptions of the seeds, plus the seeds themselves.
     static func inputs() throws -> [(name: String, bytes: [UInt8])] {
-        var random = SplitMix64(seed: 0x6772_616e_7464_74)
+        try variants(of: seeds.map { "Fuzz/corpus/dtb/\($0).dtb" }, BlobCorruption.self, count: 10, seed: 0x6772_616e_7464_74)
+    }
+
+    /// Each file (a path in the package), then `count` corruptions of it
+    /// that cycle through the kinds, named `FILE#INDEX`.
+    static func variants<Kind: Corruption>(of files: [String], _ kind: Kind.Type, count: Int, seed: UInt64) throws
+        -> [(name: String, bytes: [UInt8])]
+    {
+        var random = SplitMix64(seed: seed)
         var inputs: [(String, [UInt8])] = []
-        for seed in seeds {
-            let blob = try Array(Data(contentsOf: URL(fileURLWithPath: Paths.inPackage("Fuzz/corpus/dtb/\(seed).dtb"))))
-            inputs.append((seed, blob))
-            for index in 0..<10 {
-                inputs.append(("\(seed)#\(index)", Corruption.allCases[index % Corruption.allCases.count].apply(blob, &random)))
+        for file in files {
+            let original = try Array(Data(contentsOf: URL(fileURLWithPath: Paths.inPackage(file))))
+            inputs.append((file, original))
+            let kinds = Array(Kind.allCases)
+            for index in 0..<count {
+                inputs.append(("\(file)#\(index)", kinds[index % kinds.count].apply(original, &random)))
             }
         }
         return inputs
     }
 
-    enum Corruption: CaseIterable {
+    /// Damage a truncated download, a bad disk or a broken tool does to a blob.
+    enum BlobCorruption: Corruption {
         case truncate, flipByte, headerField, insertBytes, zeroTail
 
         func apply(_ blob: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
@@ -56,17 +66,32 @@ import TestSupport
             let result = try Tool.grantdt(["decompile", input, "-o", output])
             statuses.insert(result.status)
             #expect([0, 2].contains(result.status), "\(name): exit \(result.status) \(result.stderr)")
-            #expect(result.stdout.isEmpty, "\(name): decompile -o printed on stdout")
-            let files = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-            #expect(files == ["in.dtb", "out.dts"], "\(name): left \(files)")
-            if result.status == 0 {
-                #expect(directory.read("out.dts") == Array(DTSPrinter.print(try DTBReader.read(bytes)).utf8), "\(name)")
-            } else {
-                #expect(directory.read("out.dts") == Self.previous, "\(name): the old output changed")
-                Self.expectOneLineError(result, name)
+            try Self.expectWholeOrUntouched(result, in: directory, output: "out.dts", name) { written in
+                let whole = Array(DTSPrinter.print(try DTBReader.read(bytes)).utf8)
+                #expect(written == whole, "\(name)")
             }
         }
         #expect(statuses == [0, 2], "the inputs should reach both outcomes")
+    }
+
+    /// The `-o` contract: nothing on stdout, no file but the input and the
+    /// output in `directory`; on exit 0 the output is whole (`isWhole`
+    /// checks it), otherwise it is byte for byte the previous one, and
+    /// exit 2 comes with one line on stderr.
+    static func expectWholeOrUntouched(
+        _ result: ToolResult, in directory: TemporaryDirectory, output: String, _ name: String,
+        isWhole: ([UInt8]) throws -> Void
+    ) throws {
+        #expect(result.stdout.isEmpty, "\(name): -o printed on stdout")
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(files.count == 2 && files.contains(output), "\(name): left \(files.sorted())")
+        let written = directory.read(output) ?? []
+        if result.status == 0 {
+            try isWhole(written)
+            return
+        }
+        #expect(written == previous, "\(name): the old output changed")
+        if result.status == 2 { expectOneLineError(result, name) }
     }
 
     @Test func inspectExitsWithACode() throws {
@@ -109,4 +134,9 @@ import TestSupport
         let lines = result.stderr.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 2 && lines[0].hasPrefix("grantdt: error: ") && lines[1].isEmpty, "\(name): \(result.stderr)")
     }
+}
+
+/// One kind of damage to an input file, drawn from a seeded generator.
+protocol Corruption: CaseIterable {
+    func apply(_ bytes: [UInt8], _ random: inout SplitMix64) -> [UInt8]
 }
