@@ -16,7 +16,7 @@ public enum DiagnosticText {
     public static func render(_ diagnostic: Diagnostic) -> String {
         var head = ""
         if let file = diagnostic.file {
-            head += escaped(file)
+            head += Printable.escaped(file)
             if let line = diagnostic.line {
                 head += ":\(line)"
                 if let column = diagnostic.column { head += ":\(column)" }
@@ -24,8 +24,8 @@ public enum DiagnosticText {
             head += ": "
         }
         head += "\(diagnostic.severity.rawValue)[\(diagnostic.rule)]: "
-        if diagnostic.line == nil, let node = diagnostic.node { head += "\(escaped(node)): " }
-        var text = head + escaped(diagnostic.message) + "\n"
+        if diagnostic.line == nil, let node = diagnostic.node { head += "\(Printable.escaped(node)): " }
+        var text = head + Printable.escaped(diagnostic.message) + "\n"
         if let source = diagnostic.sourceLine, let line = diagnostic.line {
             let number = String(line)
             let gutter = String(repeating: " ", count: number.count)
@@ -35,7 +35,7 @@ public enum DiagnosticText {
                 text += " \(gutter) | \(pad)^\(String(repeating: "~", count: diagnostic.span - 1))\n"
             }
         }
-        if let hint = diagnostic.hint { text += "hint: \(escaped(hint))\n" }
+        if let hint = diagnostic.hint { text += "hint: \(Printable.escaped(hint))\n" }
         return text
     }
 
@@ -43,27 +43,7 @@ public enum DiagnosticText {
     /// 1). A tab is always a character of its own, so bytes can be swapped.
     private static func visible(_ line: String) -> String {
         let tab = UInt8(ascii: "\t")
-        guard line.utf8.contains(tab) else { return escaped(line) }
-        return escaped(String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self))
-    }
-
-    /// `text` with C0 controls and DEL as `\xNN` and C1 controls as `\u{NN}`.
-    static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var result = ""
-        for scalar in text.unicodeScalars {
-            guard isControl(scalar) else {
-                result.unicodeScalars.append(scalar)
-                continue
-            }
-            let digits = String(scalar.value, radix: 16)
-            let padded = digits.count < 2 ? "0" + digits : digits
-            result += scalar.value < 0x80 ? "\\x" + padded : "\\u{" + padded + "}"
-        }
-        return result
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value)
+        guard line.utf8.contains(tab) else { return Printable.escaped(line) }
+        return Printable.escaped(String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self))
     }
 }
