@@ -28,9 +28,12 @@ FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
 	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 
 # The engine and end-to-end suites that `make sanitize` runs under TSan and
-# ASan; any report fails the run (TSan exits 66; LSan only skips the test
-# tools' own leaks listed in the suppressions file).
-SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests
+# ASan: the grant engine, the virtio runtime (binder, transport, block
+# protocol, end-to-end and hostile runs) and `grantdt run` itself, whose
+# tests spawn the sanitized executable. Any report fails the run (TSan
+# exits 66; LSan only skips the test tools' own leaks listed in the
+# suppressions file).
+SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests|CLITests\.(Example)?RunTests
 LSAN_SUPPRESSIONS := $(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt
 
 .PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-oracle fuzz-seeds sanitize
