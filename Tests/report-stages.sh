@@ -15,23 +15,26 @@ failure_lines='✘|error:|Fatal error|Test Case .* failed|FAILED|ERROR: |WARNING
 
 failed=""
 summary=""
+newline='
+'
 for stage in "$@"; do
 	log=$dir/test-$stage.log
 	# "EXIT SECONDS"; a stage that left no status did not finish.
-	read -r status seconds <"$dir/test-$stage.status" 2>/dev/null || { status=missing; seconds=?; }
-	closing=$(grep -E 'Test run with [0-9]+ tests?|^fuzz [a-z-]+: ' "$log" 2>/dev/null | sed 's/^[^A-Za-z]*//' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
+	status=unfinished seconds=?
+	[ -r "$dir/test-$stage.status" ] && read -r status seconds <"$dir/test-$stage.status"
+	closing=$(grep -E 'Test run with [0-9]+ tests?|^fuzz [a-z-]+: ' "$log" 2>/dev/null | sed 's/^[^A-Za-z]*//; s/\.$//' | tr '\n' ';' | sed 's/;$//; s/;/; /g')
 	if [ "$status" = 0 ]; then
-		summary="$summary$stage: passed in $seconds s${closing:+ ($closing)}\n"
+		summary="$summary$stage: passed in $seconds s${closing:+ ($closing)}$newline"
 		continue
 	fi
 	failed="$failed $stage"
-	summary="$summary$stage: FAILED (exit $status) after $seconds s, full log: $log\n"
+	summary="$summary$stage: FAILED (exit status: $status) after $seconds s, full log: $log$newline"
 	echo "== $stage failed: what its log says (full log: $log) =="
 	grep -E "$failure_lines" "$log" 2>/dev/null | grep -v ' started' | tail -n 40
 done
 
 echo "== make test =="
-printf "$summary"
+printf '%s' "$summary"
 if [ -n "$failed" ]; then
 	echo "make test failed:$failed"
 	exit 1
