@@ -2,8 +2,11 @@
 # the Swift toolchain: they install the system packages they need first.
 
 SWIFT ?= swift
+PYTHON ?= python3
 PREFIX ?= /usr/local
 APT_PACKAGES := libfdt-dev device-tree-compiler
+# dtschema's pylibfdt builds from source: venv, Python headers, a C compiler.
+SCHEMA_APT_PACKAGES := python3-venv python3-dev gcc
 # apt needs root: use sudo only when we are not root already.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The shipped binary is fully static (no dynamic loader work at start-up,
@@ -11,20 +14,46 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 STATIC := -c release --scratch-path .build-static --static-swift-stdlib -Xswiftc -static-executable
 RELEASE_BIN := .build-static/release/grantdt
 
-.PHONY: all deps build demo test bench install clean
+# dt-validate in a project-local virtual environment (README.md, "Schemas").
+VENV := .venv
+DTSCHEMA := dtschema==2026.9
+DT_VALIDATE := $(VENV)/bin/dt-validate
+
+# libFuzzer targets (Fuzz/, FUZZING.md): seconds per target for `make fuzz`
+# and for the smoke run inside `make test`.
+FUZZ_TIME ?= 60
+TEST_FUZZ_TIME ?= 10
+FUZZ_TARGETS := dtb partial-dt xlcfg
+FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
+	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
+
+# The engine and end-to-end suites that `make sanitize` runs under TSan and
+# ASan: the grant engine, the virtio runtime (binder, transport, block
+# protocol, end-to-end and hostile runs) and `grantdt run` itself, whose
+# tests spawn the sanitized executable. Any report fails the run (TSan
+# exits 66; LSan only skips the test tools' own leaks listed in the
+# suppressions file).
+SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests|CLITests\.(Example)?RunTests
+LSAN_SUPPRESSIONS := $(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt
+
+.PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-oracle fuzz-seeds sanitize
 
 all: build
 
-# Install the Debian packages that are missing (none on a prepared machine).
-deps:
+# Installs the Debian packages of $(1) that are missing (none on a prepared machine).
+define apt_install
 	@missing=""; \
-	for package in $(APT_PACKAGES); do \
+	for package in $(1); do \
 		dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "ok installed" || missing="$$missing $$package"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 
 build: deps
 	$(SWIFT) build $(STATIC) --product grantdt
@@ -68,18 +97,59 @@ demo: build
 	@echo
 	@echo "demo: $$(ls examples/*.cfg | wc -l) example guests compiled into $(DEMO)/; dtc agrees with every one."
 
-# The whole log streams; the failures are repeated at its end, where a
-# CI summary that keeps only the tail still shows which test failed.
-test: deps
+# Unit, property, CLI, replay and schema tests; then every fuzz target for
+# $(TEST_FUZZ_TIME) s; then the engine and end-to-end suites under TSan and
+# ASan. Every stage runs even when one before it failed. The whole log
+# streams (and stays in .build/test-STAGE.log); each stage's result and
+# time, and the failures, are repeated at its end, where a CI summary that
+# keeps only the tail still shows which test failed.
+TEST_STAGES := unit fuzz sanitize
+
+# Runs stage $(1), the command $(2), streaming its output into its log.
+define test_stage
+	@echo "== make test: $(1) =="
+	@{ start=$$(date +%s); $(2) 2>&1; echo "$$? $$(( $$(date +%s) - start ))" > .build/test-$(1).status; } | tee .build/test-$(1).log
+endef
+
+test: deps schema-env
 	$(SWIFT) build --build-tests
 	@mkdir -p .build
-	@{ $(SWIFT) test 2>&1; echo $$? > .build/test.status; } | tee .build/test.log
-	@status=$$(cat .build/test.status); \
-	if [ "$$status" != 0 ]; then \
-		echo "== failures (full log: .build/test.log) =="; \
-		grep -E '✘|error:|Fatal error|Test Case .* failed' .build/test.log | grep -v ' started' | tail -40; \
-	fi; \
-	exit $$status
+	@rm -f .build/test-*.status .build/test-*.log
+	$(call test_stage,unit,GRANTDT_REQUIRE_DTSCHEMA=1 $(SWIFT) test)
+	$(call test_stage,fuzz,$(MAKE) --no-print-directory fuzz FUZZ_TIME=$(TEST_FUZZ_TIME))
+	$(call test_stage,sanitize,$(MAKE) --no-print-directory sanitize)
+	@Tests/report-stages.sh .build $(TEST_STAGES)
+
+# dtschema from PyPI into $(VENV), when missing.
+schema-env: $(DT_VALIDATE)
+
+$(DT_VALIDATE):
+	$(call apt_install,$(SCHEMA_APT_PACKAGES))
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check '$(DTSCHEMA)'
+
+fuzz-build: deps
+	$(SWIFT) build $(FUZZ_BUILD)
+
+# Each target for $(FUZZ_TIME) s; fails on any crash, leak, timeout or sanitizer report.
+fuzz: fuzz-build
+	Fuzz/run-fuzz.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+# dtc as the oracle for the DTS printer over the seeds and everything the
+# fuzzer has grown (.build-fuzz/corpus/dtb); slow: four processes per blob.
+fuzz-oracle: build
+	Fuzz/dtc-oracle.sh $(RELEASE_BIN) Fuzz/corpus/dtb/* $(wildcard .build-fuzz/corpus/dtb/*)
+
+# Rebuilds the committed seed blobs from their DTS sources.
+fuzz-seeds: deps
+	Fuzz/make-seeds.sh
+
+# Thread sanitizer, then address sanitizer, each in its own scratch path.
+sanitize: deps
+	$(SWIFT) test --scratch-path .build-tsan --sanitize=thread --filter '$(SANITIZE_SUITES)'
+	LSAN_OPTIONS=suppressions=$(LSAN_SUPPRESSIONS):print_suppressions=0 \
+		$(SWIFT) test --scratch-path .build-asan --sanitize=address --filter '$(SANITIZE_SUITES)'
 
 bench: deps
 	$(SWIFT) build $(STATIC) --product grantdt

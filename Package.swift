@@ -13,6 +13,8 @@ let package = Package(
     products: [
         .executable(name: "grantdt", targets: ["grantdt"]),
         .library(name: "DeviceTree", targets: ["DeviceTree"]),
+        // For the libFuzzer package in Fuzz/ (built apart, see FUZZING.md).
+        .library(name: "FuzzHarness", targets: ["FuzzHarness"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -70,5 +72,14 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["grantdt", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", dependencies: ["DeviceTree"], path: "Tests/TestSupport", swiftSettings: strict),
+        // What each fuzz target does with one input; the fuzz package and the
+        // corpus replay tests share it, so every committed crasher is a test.
+        .target(
+            name: "FuzzHarness", dependencies: ["DeviceTree", "Diagnostics", "XLConfig", "GuestLayout", "VirtioRuntime", "TestSupport"],
+            path: "Tests/FuzzHarness", swiftSettings: strict),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness", "DeviceTree", "TestSupport"], swiftSettings: strict),
+        // dt-validate with schemas/ and dtc's default checks on the trees grantdt produces.
+        .testTarget(
+            name: "SchemaTests", dependencies: ["DeviceTree", "VirtioRuntime", "TestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
     ]
 )

@@ -8,11 +8,15 @@
 /// Tree findings have no line; they name the node instead:
 ///
 ///     guest.dtb: error[DT-IOMMUS-DANGLING]: /virtio@2000000: ...
+///
+/// Messages quote untrusted text (a blob's strings, a config's bytes), so
+/// control characters are written as escapes: a finding keeps its lines
+/// and cannot drive the terminal.
 public enum DiagnosticText {
     public static func render(_ diagnostic: Diagnostic) -> String {
         var head = ""
         if let file = diagnostic.file {
-            head += file
+            head += Printable.escaped(file)
             if let line = diagnostic.line {
                 head += ":\(line)"
                 if let column = diagnostic.column { head += ":\(column)" }
@@ -20,8 +24,8 @@ public enum DiagnosticText {
             head += ": "
         }
         head += "\(diagnostic.severity.rawValue)[\(diagnostic.rule)]: "
-        if diagnostic.line == nil, let node = diagnostic.node { head += "\(node): " }
-        var text = head + diagnostic.message + "\n"
+        if diagnostic.line == nil, let node = diagnostic.node { head += "\(Printable.escaped(node)): " }
+        var text = head + Printable.escaped(diagnostic.message) + "\n"
         if let source = diagnostic.sourceLine, let line = diagnostic.line {
             let number = String(line)
             let gutter = String(repeating: " ", count: number.count)
@@ -31,7 +35,7 @@ public enum DiagnosticText {
                 text += " \(gutter) | \(pad)^\(String(repeating: "~", count: diagnostic.span - 1))\n"
             }
         }
-        if let hint = diagnostic.hint { text += "hint: \(hint)\n" }
+        if let hint = diagnostic.hint { text += "hint: \(Printable.escaped(hint))\n" }
         return text
     }
 
@@ -39,7 +43,7 @@ public enum DiagnosticText {
     /// 1). A tab is always a character of its own, so bytes can be swapped.
     private static func visible(_ line: String) -> String {
         let tab = UInt8(ascii: "\t")
-        guard line.utf8.contains(tab) else { return line }
-        return String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        guard line.utf8.contains(tab) else { return Printable.escaped(line) }
+        return Printable.escaped(String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self))
     }
 }

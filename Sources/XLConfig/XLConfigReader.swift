@@ -78,27 +78,8 @@ enum DiagnosticOrder {
     /// lines are made printable once, by `SourceText`).
     private static func printable(_ diagnostic: Diagnostic) -> Diagnostic {
         var copy = diagnostic
-        copy.message = escaped(diagnostic.message)
-        copy.hint = diagnostic.hint.map(escaped)
+        copy.message = Printable.escaped(diagnostic.message)
+        copy.hint = diagnostic.hint.map(Printable.escaped)
         return copy
     }
-
-    private static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\t": out += "\\t"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case _ where isControl(scalar):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + String(repeating: "0", count: max(0, 2 - hex.count)) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
 }

@@ -71,3 +71,35 @@ import Testing
             """)
     }
 }
+
+/// Found by fuzzing (Fuzz/corpus/dtb/crash-74f5bf48…, partial-dt/crash-480dba8f…):
+/// messages quote a blob's strings, and raw control characters reached
+/// the terminal and could split a finding across lines.
+@Suite struct ControlCharacterTests {
+    static let rule = Rule("DT-X", .error, summary: "", fix: "fix \u{1b}[31mit")
+
+    @Test func messageNodeAndHintAreEscaped() {
+        let diagnostic = Self.rule.at(file: "a\nb.dtb", node: "/n\u{7f}", "compatible \"\u{02}nt\ndma\" \u{9b}2J")
+        #expect(DiagnosticText.render(diagnostic) == """
+            a\\nb.dtb: error[DT-X]: /n\\x7f: compatible "\\x02nt\\ndma" \\u{9b}2J
+            hint: fix \\x1b[31mit
+
+            """)
+    }
+
+    @Test func sourceLineIsEscapedAfterTabs() {
+        let location = SourceLocation(file: "g.cfg", line: 1, column: 3, sourceLine: "a\tb\u{0c}c")
+        let text = DiagnosticText.render(Rule("XL-X", .warning, summary: "", fix: "f").at(location, "m"))
+        #expect(text == "g.cfg:1:3: warning[XL-X]: m\n 1 | a b\\x0cc\n   |   ^\nhint: f\n")
+    }
+
+    @Test func escapesNameTheCommonControls() {
+        #expect(Printable.escaped("a\tb\nc\rd\u{0}e\u{1f}f\u{7f}g\u{80}h\u{9f}") == #"a\tb\nc\rd\x00e\x1ff\x7fg\u{80}h\u{9f}"#)
+        #expect(!Printable.isControl(" ") && !Printable.isControl("~") && !Printable.isControl("\u{a0}"))
+    }
+
+    @Test func printableTextIsUnchanged() {
+        let text = "virtio,mmio — ünïcode \"quotes\" \\ backslash"
+        #expect(DiagnosticText.render(Self.rule.about(file: nil, text, hint: "h")) == "error[DT-X]: \(text)\nhint: h\n")
+    }
+}

@@ -113,10 +113,12 @@ import XLConfig
         }
     }
 
-    /// A line as findings show it: control characters other than tab become `?`.
+    /// A line as findings show it: control characters (C0, DEL, C1) other than tab become `?`.
     private func printable(_ line: [UInt8]) -> String {
         let text = String(decoding: line, as: UTF8.self)
-        return String(String.UnicodeScalarView(text.unicodeScalars.map { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F ? "?" : $0 }))
+        return String(String.UnicodeScalarView(text.unicodeScalars.map {
+            ($0.value < 0x20 && $0 != "\t") || (0x7F...0x9F).contains($0.value) ? "?" : $0
+        }))
     }
 
     /// Lines without their `\n` (and a `\r` before it); a final newline starts no line.

@@ -34,8 +34,8 @@ struct SourceText: Sendable {
         lineEnds = ends
         lineTexts = starts.indices.map { index in
             let text = String(decoding: bytes[starts[index]..<ends[index]], as: UTF8.self)
-            guard text.unicodeScalars.contains(where: { DiagnosticOrder.isControl($0) && $0 != "\t" }) else { return text }
-            return String(String.UnicodeScalarView(text.unicodeScalars.map { DiagnosticOrder.isControl($0) && $0 != "\t" ? "?" : $0 }))
+            guard text.unicodeScalars.contains(where: { Printable.isControl($0) && $0 != "\t" }) else { return text }
+            return String(String.UnicodeScalarView(text.unicodeScalars.map { Printable.isControl($0) && $0 != "\t" ? "?" : $0 }))
         }
     }
 
