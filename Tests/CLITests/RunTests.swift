@@ -8,36 +8,10 @@ import TestSupport
 @Suite struct RunTests {
     /// A granted disk, a bounce-buffered disk, a direct disk, and an i2c
     /// device (loopback) served by domain 2.
-    static let guest = """
-        /dts-v1/;
-        / {
-            #address-cells = <2>;
-            #size-cells = <2>;
-            interrupt-parent = <&gic>;
-            memory@40000000 { device_type = "memory"; reg = <0 0x40000000 0 0x10000000>; };
-            gic: interrupt-controller@3001000 {
-                compatible = "arm,gic-v3"; #interrupt-cells = <3>; #address-cells = <0>; interrupt-controller;
-                reg = <0 0x3001000 0 0x10000>, <0 0x3020000 0 0x1000000>;
-            };
-            reserved-memory {
-                #address-cells = <2>; #size-cells = <2>; ranges;
-                pool: restricted@4f000000 { compatible = "restricted-dma-pool"; reg = <0 0x4f000000 0 0x400000>; };
-            };
-            virtio@2000000 { compatible = "virtio,mmio"; reg = <0 0x2000000 0 0x200>; interrupts = <0 1 0xf01>; iommus = <&xen_iommu 1>; };
-            virtio@2000200 { compatible = "virtio,mmio"; reg = <0 0x2000200 0 0x200>; interrupts = <0 2 0xf01>; memory-region = <&pool>; };
-            virtio@2000400 { compatible = "virtio,mmio"; reg = <0 0x2000400 0 0x200>; interrupts = <0 3 0xf01>; };
-            virtio@2000600 {
-                compatible = "virtio,mmio"; reg = <0 0x2000600 0 0x200>; interrupts = <0 4 0xf01>; iommus = <&xen_iommu 2>;
-                i2c { compatible = "virtio,device22"; };
-            };
-            xen_iommu: xen_iommu { compatible = "xen,grant-dma"; #iommu-cells = <1>; phandle = <0xfde9>; };
-        };
-        """
+    static let guest = GuestDTS.source([.grant(1), .bounce, .direct, .i2c(2)])
 
     /// Only grant-bound devices.
-    static let granted = guest
-        .replacingOccurrences(of: "memory-region = <&pool>;", with: "iommus = <&xen_iommu 3>;")
-        .replacingOccurrences(of: "interrupts = <0 3 0xf01>; };", with: "interrupts = <0 3 0xf01>; iommus = <&xen_iommu 1>; };")
+    static let granted = GuestDTS.source([.grant(1), .grant(3), .grant(1), .i2c(2)])
 
     private func write(_ source: String, _ directory: TemporaryDirectory) throws -> String {
         try directory.write("guest.dtb", DTC.compile(source).blob)
@@ -124,7 +98,7 @@ import TestSupport
     /// A grant-bound device served by dom0 is not confined: exit 1.
     @Test func hostileDom0GrantBackendFails() throws {
         let directory = try TemporaryDirectory()
-        let dom0 = Self.granted.replacingOccurrences(of: "iommus = <&xen_iommu 1>; };", with: "iommus = <&xen_iommu 0>; };")
+        let dom0 = GuestDTS.source([.grant(1), .grant(3), .grant(0), .i2c(2)])
         let result = try Tool.grantdt(["run", try write(dom0, directory), "--requests", "10", "--hostile", "--json"])
         #expect(result.status == 1)
         #expect(try json(result)["ok"] as? Bool == false)

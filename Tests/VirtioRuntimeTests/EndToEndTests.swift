@@ -77,7 +77,7 @@ import TestSupport
 
     /// Trees and options the run refuses, with the message that says why.
     @Test func refusals() throws {
-        let noRAM = try DTBReader.read(DTC.compile(Guests.source([.grant(1)]).replacingOccurrences(
+        let noRAM = try DTBReader.read(DTC.compile(GuestDTS.source([.grant(1)]).replacingOccurrences(
             of: "memory@40000000 { device_type = \"memory\"; reg = <0 0x40000000 0 0x10000000>; };", with: "")).blob)
         let error = #expect(throws: RunError.self) { try Guests.run(noRAM, Guests.options()) }
         #expect(error?.isInputError == true && error?.description.contains("no memory node") == true)
