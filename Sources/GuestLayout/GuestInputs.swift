@@ -175,12 +175,3 @@ public struct GuestInputs: Sendable {
         }
     }
 }
-
-extension LayoutOptions {
-    /// `path` as the layout opens it: relative paths under
-    /// `workingDirectory` when one is set.
-    func resolve(_ path: String) -> String {
-        guard let workingDirectory, !path.hasPrefix("/") else { return path }
-        return workingDirectory + "/" + path
-    }
-}

@@ -36,6 +36,13 @@ public struct LayoutOptions: Sendable {
     public static let gpaddrBitsRange = 32...64
 
     public init() {}
+
+    /// `path` as the layout opens it: relative paths under
+    /// `workingDirectory` when one is set.
+    func resolve(_ path: String) -> String {
+        guard let workingDirectory, !path.hasPrefix("/") else { return path }
+        return workingDirectory + "/" + path
+    }
 }
 
 /// The host GIC version (`--host-gic`).
