@@ -37,9 +37,27 @@ struct Compile: GrantdtCommand {
 
     @OptionGroup var options: CompileOptions
 
+    /// What this command line asks for.
+    var request: CompileRequest {
+        CompileRequest(configs: configs, output: output, dts: dts, outDir: outDir, json: json, flags: options.flags)
+    }
+
+    func execute() throws(CLIFailure) -> Int32 { try request.execute() }
+}
+
+/// A parsed `compile` command line (from argument-parser or
+/// `PlainCommandLine`), and the compilation it asks for.
+struct CompileRequest: Equatable {
+    var configs: [String] = []
+    var output: String?
+    var dts: String?
+    var outDir: String?
+    var json = false
+    var flags = CompileFlags()
+
     func execute() throws(CLIFailure) -> Int32 {
         let targets = try plan()
-        let (compiler, inputs) = try GuestCompiler.prepare(try options.settings())
+        let (compiler, inputs) = try GuestCompiler.prepare(try flags.settings())
         var reporter = Reporter(json: json)
         guard let compiler else {
             inputs.forEach { reporter.add($0) }

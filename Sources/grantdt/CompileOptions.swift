@@ -6,7 +6,7 @@ import XLConfig
 /// `validate` and `run`. Host- and version-dependent inputs are flags
 /// with documented defaults, never guesses.
 ///
-/// Every value is taken as text and checked by `settings()`: a bad value
+/// Every value is taken as text and checked by `CompileFlags.settings()`: a bad value
 /// is one line and exit 2, with our wording. Plain `String?` options also
 /// keep start-up cheap: argument-parser instantiates each distinct option
 /// type at run time, and these share one.
@@ -42,6 +42,30 @@ struct CompileOptions: ParsableArguments {
     var template: String?
 
     @Flag(help: "Treat warnings as errors (notes stay notes).")
+    var werror = false
+
+    /// The values as given, for `CompileFlags.settings()` to check.
+    var flags: CompileFlags {
+        CompileFlags(
+            xenVersion: xenVersion, gpaddrBits: gpaddrBits, hostGic: hostGic, timerFrequency: timerFrequency,
+            rngSeed: rngSeed, arch: arch, kernelSize: kernelSize, ramdiskSize: ramdiskSize, domains: domains,
+            template: template, werror: werror)
+    }
+}
+
+/// The values of `CompileOptions` as given on the command line, unchecked:
+/// what argument-parser and `PlainCommandLine` both produce.
+struct CompileFlags: Equatable {
+    var xenVersion: String?
+    var gpaddrBits: String?
+    var hostGic: String?
+    var timerFrequency: String?
+    var rngSeed: String?
+    var arch: String?
+    var kernelSize: String?
+    var ramdiskSize: String?
+    var domains: String?
+    var template: String?
     var werror = false
 
     /// The checked values, or a one-line usage failure.

@@ -9,12 +9,12 @@ import XLConfig
 /// `--domains` table, lay the guest out with the template. All file
 /// reading and the mapping of its failures to exit 2 happen here.
 ///
-///     let (compiler, inputs) = try GuestCompiler.prepare(options.settings())
+///     let (compiler, inputs) = try GuestCompiler.prepare(flags.settings())
 ///     // report `inputs` (findings about --domains and --template files);
 ///     // compiler is nil when the template is unusable
 ///     let guest = try compiler.compile("guest.cfg")
 ///
-/// `CompileOptions.compileGuest(at:)` does both for a single config.
+/// `CompileFlags.compileGuest(at:)` does both for a single config.
 struct GuestCompiler {
     let xl: XLOptions
     let layout: LayoutOptions
@@ -90,7 +90,7 @@ struct GuestCompiler {
     }
 }
 
-extension CompileOptions {
+extension CompileFlags {
     /// One config through the whole pipeline, for a command that handles
     /// one guest (`run`): findings about the `--domains` and `--template`
     /// files come first in the guest's report (each names its own file).

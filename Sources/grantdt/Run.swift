@@ -150,7 +150,7 @@ struct RunInput {
             let tree = try readTree(path)
             return .runnable(RunInput(tree: tree, kinds: VirtioRun.kinds(inferredFrom: tree), backends: [:]))
         }
-        let guest = try compile.compileGuest(at: path)
+        let guest = try compile.flags.compileGuest(at: path)
         guard let tree = guest.tree else { return .refused(guest.diagnostics) }
         var kinds: [String: DeviceKind] = [:]
         var backends: [String: UInt16] = [:]

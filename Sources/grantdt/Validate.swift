@@ -25,9 +25,22 @@ struct Validate: GrantdtCommand {
 
     @OptionGroup var options: CompileOptions
 
+    /// What this command line asks for.
+    var request: ValidateRequest { ValidateRequest(paths: paths, json: json, flags: options.flags) }
+
+    func execute() throws(CLIFailure) -> Int32 { try request.execute() }
+}
+
+/// A parsed `validate` command line (from argument-parser or
+/// `PlainCommandLine`), and the checks it asks for.
+struct ValidateRequest: Equatable {
+    var paths: [String] = []
+    var json = false
+    var flags = CompileFlags()
+
     func execute() throws(CLIFailure) -> Int32 {
         guard !paths.isEmpty else { throw CLIFailure("validate needs a PATH (a config, a blob or a directory)") }
-        let settings = try options.settings()
+        let settings = try flags.settings()
         let (compiler, inputs) = try GuestCompiler.prepare(settings)
         var reporter = Reporter(json: json)
         inputs.forEach { reporter.add($0) }
@@ -61,5 +74,5 @@ struct Validate: GrantdtCommand {
     }
 
     /// The first bytes of every device tree blob (big-endian 0xd00dfeed).
-    static let blobMagic: [UInt8] = [0xd0, 0x0d, 0xfe, 0xed]
+    private static let blobMagic: [UInt8] = [0xd0, 0x0d, 0xfe, 0xed]
 }

@@ -5,10 +5,10 @@ import XLConfig
 @testable import grantdt
 
 /// The pieces behind `compile` and `validate` that `run` reuses: flag
-/// values, and `CompileOptions.compileGuest(at:)`.
+/// values, and `CompileFlags.compileGuest(at:)`.
 @Suite struct CompilerAPITests {
     @Test func defaultsAreTheDocumentedOnes() throws {
-        let settings = try CompileOptions.parse([]).settings()
+        let settings = try CompileOptions.parse([]).flags.settings()
         let layout = settings.layout
         #expect(layout.xenVersion == XenVersion(major: 4, minor: 22))
         #expect(layout.gpaddrBits == 40 && layout.hostGIC == .v3)
@@ -23,7 +23,7 @@ import XLConfig
             "--xen-version", "4.19", "--gpaddr-bits", "44", "--host-gic", "v2", "--timer-frequency", "62500000",
             "--rng-seed", seed, "--arch", "arm32", "--kernel-size", "0x1000000", "--ramdisk-size", "3K",
             "--domains", "d", "--template", "t", "--werror",
-        ]).settings()
+        ]).flags.settings()
         let layout = settings.layout
         #expect(layout.xenVersion == XenVersion(major: 4, minor: 19))
         #expect(layout.gpaddrBits == 44 && layout.hostGIC == .v2 && layout.timerFrequency == 62_500_000)
@@ -47,7 +47,7 @@ import XLConfig
 
     /// What `run` gets for a guest: the tree, the findings and each device.
     @Test func compileGuestGivesTreeAndDevices() throws {
-        let options = try CompileOptions.parse(["--domains", Paths.inPackage("examples/domains")])
+        let options = try CompileOptions.parse(["--domains", Paths.inPackage("examples/domains")]).flags
         let guest = try options.compileGuest(at: Paths.inPackage("examples/named-backends.cfg"))
         #expect(guest.tree != nil)
         #expect(guest.diagnostics.map(\.rule) == ["GUEST-KERNEL-ASSUMED"])
@@ -64,7 +64,7 @@ import XLConfig
     @Test func compileGuestFoldsInputFindingsAndKeepsNoTreeOnErrors() throws {
         let directory = try TemporaryDirectory()
         let domains = try directory.write("domains", "storage 1\nnetbe two\naudio 3\n")
-        let options = try CompileOptions.parse(["--domains", domains])
+        let options = try CompileOptions.parse(["--domains", domains]).flags
         let guest = try options.compileGuest(at: Paths.inPackage("examples/named-backends.cfg"))
         #expect(guest.tree == nil && guest.devices.isEmpty)
         #expect(guest.diagnostics.first?.rule == "XL-DOMAINS-SYNTAX" && guest.diagnostics.first?.file == domains)
@@ -74,8 +74,8 @@ import XLConfig
     @Test func werrorDropsTheTree() throws {
         let directory = try TemporaryDirectory()
         let config = try directory.write("g.cfg", "name = \"g\"\nmemory = 512\nvirtio = [ 'backend=1, type=virtio,device1' ]\n")
-        #expect(try CompileOptions.parse([]).compileGuest(at: config).tree != nil)
-        let promoted = try CompileOptions.parse(["--werror"]).compileGuest(at: config)
+        #expect(try CompileOptions.parse([]).flags.compileGuest(at: config).tree != nil)
+        let promoted = try CompileOptions.parse(["--werror"]).flags.compileGuest(at: config)
         #expect(promoted.tree == nil)
         #expect(promoted.diagnostics.contains { $0.rule == "XL-VIRTIO-NO-TRANSPORT" && $0.severity == .error })
         #expect(promoted.diagnostics.contains { $0.rule == "GUEST-KERNEL-ASSUMED" && $0.severity == .note })
@@ -84,8 +84,8 @@ import XLConfig
     @Test func unreadableInputsThrow() throws {
         let directory = try TemporaryDirectory()
         let config = try directory.write("g.cfg", "name = \"g\"\n")
-        #expect(throws: CLIFailure.self) { try CompileOptions.parse([]).compileGuest(at: directory.file("missing.cfg")) }
-        #expect(throws: CLIFailure.self) { try CompileOptions.parse(["--domains", directory.file("none")]).compileGuest(at: config) }
-        #expect(throws: CLIFailure.self) { try CompileOptions.parse(["--xen-version", "4.16"]).compileGuest(at: config) }
+        #expect(throws: CLIFailure.self) { try CompileOptions.parse([]).flags.compileGuest(at: directory.file("missing.cfg")) }
+        #expect(throws: CLIFailure.self) { try CompileOptions.parse(["--domains", directory.file("none")]).flags.compileGuest(at: config) }
+        #expect(throws: CLIFailure.self) { try CompileOptions.parse(["--xen-version", "4.16"]).flags.compileGuest(at: config) }
     }
 }
