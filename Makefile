@@ -27,13 +27,13 @@ FUZZ_TARGETS := dtb partial-dt xlcfg
 FUZZ_BUILD := --package-path Fuzz --scratch-path .build-fuzz -c release \
 	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 
-# The engine and end-to-end suites that `make sanitize` runs under TSan and
-# ASan: the grant engine, the virtio runtime (binder, transport, block
-# protocol, end-to-end and hostile runs) and `grantdt run` itself, whose
-# tests spawn the sanitized executable. Any report fails the run (TSan
-# exits 66; LSan only skips the test tools' own leaks listed in the
-# suppressions file).
-SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests|CLITests\.(Example)?RunTests
+# The concurrent suites that `make sanitize` runs under TSan and ASan: the
+# grant engine, the virtio runtime (binder, transport, block protocol,
+# end-to-end and hostile runs), `grantdt run` itself and `compile
+# --out-dir` across batches, whose tests spawn the sanitized executable.
+# Any report fails the run (TSan exits 66; LSan only skips the test tools'
+# own leaks listed in the suppressions file).
+SANITIZE_SUITES := GrantEngineTests|VirtioRuntimeTests|CLITests\.(Example)?RunTests|CLITests\.CompileTests/outDirReportsInOrder
 LSAN_SUPPRESSIONS := $(CURDIR)/Tests/Sanitizers/lsan-suppressions.txt
 
 .PHONY: all deps build demo test bench install clean schema-env fuzz fuzz-build fuzz-oracle fuzz-seeds sanitize

@@ -76,20 +76,45 @@ struct CompileRequest: Equatable {
         }
         do { try FileSystem.makeDirectory(outDir) } catch { throw CLIFailure("\(error)") }
         inputs.forEach { reporter.add($0) }
-        for (config, outputs) in targets {
-            do throws(CLIFailure) {
-                let guest = try compiler.compile(config)
-                reporter.add(guest.report)
-                if writes { try Self.write(guest, to: outputs) }
-            } catch {
-                reporter.add(error)
+        // Guests are independent: compile a batch on every core, then
+        // report it in the configs' order, so output is the same as one
+        // by one and text diagnostics still come while the run goes on.
+        for start in stride(from: 0, to: targets.count, by: Self.batchSize) {
+            let batch = Array(targets[start..<min(start + Self.batchSize, targets.count)])
+            let outcomes = batch.concurrentMap { target in Self.compile(target.config, with: compiler, writing: writes ? target.outputs : nil) }
+            for outcome in outcomes {
+                if let report = outcome.report { reporter.add(report) }
+                if let failure = outcome.failure { reporter.add(failure) }
             }
         }
         return reporter.finish()
     }
 
+    /// Guests compiled side by side before their reports are printed.
+    private static let batchSize = 64
+
+    /// What became of one guest of an `--out-dir` run: its findings, and the
+    /// failure that stopped it (an unreadable config, an unwritable output).
+    private struct Outcome: Sendable {
+        var report: FileReport?
+        var failure: CLIFailure?
+    }
+
+    /// Compiles one guest and, when `outputs` is given, writes it.
+    private static func compile(_ config: String, with compiler: GuestCompiler, writing outputs: Outputs?) -> Outcome {
+        var outcome = Outcome()
+        do throws(CLIFailure) {
+            let guest = try compiler.compile(config)
+            outcome.report = guest.report
+            if let outputs { try write(guest, to: outputs) }
+        } catch {
+            outcome.failure = error
+        }
+        return outcome
+    }
+
     /// Where a config's blob and DTS go.
-    struct Outputs {
+    struct Outputs: Sendable {
         var blob: String?
         var dts: String?
     }

@@ -131,6 +131,31 @@ import TestSupport
         #expect(json.stderr.lines.count == 1)
     }
 
+    /// Guests are compiled side by side in batches; what is printed and
+    /// written is still what compiling them one by one gives, in order.
+    @Test func outDirReportsInOrderAcrossBatches() throws {
+        let directory = try TemporaryDirectory()
+        var configs: [String] = []
+        for index in 0..<150 {
+            let name = String(format: "g%03d.cfg", index)
+            if index % 37 == 5 {
+                configs.append(directory.file(name))  // missing: a failure line in its place
+                continue
+            }
+            configs.append(try directory.write(name, [Self.clean, Self.warning, Self.broken][index % 3]))
+        }
+        let all = try Tool.grantdt(["compile"] + configs + ["--out-dir", directory.file("all")])
+        #expect(all.status == 2)
+        var expected = ""
+        for config in configs {
+            let name = FileManager.default.displayName(atPath: config).replacingOccurrences(of: ".cfg", with: ".dtb")
+            let one = try Tool.grantdt(["compile", config, "-o", directory.file("one-" + name)])
+            expected += one.stderr
+            #expect(directory.read("all/" + name) == directory.read("one-" + name), "\(name)")
+        }
+        #expect(all.stderr == expected)
+    }
+
     @Test func outDirExitCodeIsTheHighest() throws {
         let directory = try TemporaryDirectory()
         let good = try directory.write("a.cfg", Self.clean)
