@@ -4,7 +4,7 @@ import SystemIO
 /// `grantdt-bench [SUITE...]`: runs the benchmark suites and prints their
 /// figures as Markdown for BENCHMARKS.md. Build in release mode first
 /// (`make bench` does): whole-process figures use the `grantdt` built
-/// next to this executable.
+/// next to this executable, stripped as `make install` installs it.
 let suites: [String: (_ scratch: String, _ grantdt: String) throws -> String] = [
     "devicetree": DeviceTreeBench.run,
     "compile": CompileBench.run,
@@ -29,9 +29,9 @@ func runSuites() -> Int32 {
         Console.error("grantdt-bench: unknown suite '\(unknown)'; known: \(suites.keys.sorted().joined(separator: ", "))\n")
         return 2
     }
-    let grantdt = productsDirectory() + "/grantdt"
-    guard FileSystem.exists(grantdt) else {
-        Console.error("grantdt-bench: \(grantdt) is missing: build it first (swift build -c release)\n")
+    let built = productsDirectory() + "/grantdt"
+    guard FileSystem.exists(built) else {
+        Console.error("grantdt-bench: \(built) is missing: build it first (swift build -c release)\n")
         return 2
     }
     var template = Array("/tmp/grantdt-bench.XXXXXX".utf8CString)
@@ -41,6 +41,13 @@ func runSuites() -> Int32 {
     }
     let scratch = String(cString: made)
     defer { try? Spawn.run(["rm", "-rf", scratch]) }
+    // Whole-process figures time the binary as `make install` puts it in
+    // place: stripped (its symbol table alone costs start-up time).
+    let installed = scratch + "/grantdt"
+    do { try Spawn.run(["strip", "-o", installed, built]) } catch {
+        Console.error("grantdt-bench: cannot strip \(built) (\(error)): timing it unstripped\n")
+    }
+    let grantdt = FileSystem.exists(installed) ? installed : built
     for name in requested {
         do {
             Console.out(try suites[name]!(scratch, grantdt) + "\n")
