@@ -84,22 +84,20 @@ struct PlainSyntax<Request> {
 
 extension PlainSyntax<CompileFlags> {
     /// `CompileOptions`, shared by `compile` and `validate`.
-    static var compileFlags: PlainSyntax {
-        PlainSyntax(
-            options: [
-                value("--xen-version") { $0.xenVersion = $1 },
-                value("--gpaddr-bits") { $0.gpaddrBits = $1 },
-                value("--host-gic") { $0.hostGic = $1 },
-                value("--timer-frequency") { $0.timerFrequency = $1 },
-                value("--rng-seed") { $0.rngSeed = $1 },
-                value("--arch") { $0.arch = $1 },
-                value("--kernel-size") { $0.kernelSize = $1 },
-                value("--ramdisk-size") { $0.ramdiskSize = $1 },
-                value("--domains") { $0.domains = $1 },
-                value("--template") { $0.template = $1 },
-                flag("--werror") { $0.werror = true },
-            ],
-            positional: { _, _ in })
+    static var compileFlags: [Option] {
+        [
+            value("--xen-version") { $0.xenVersion = $1 },
+            value("--gpaddr-bits") { $0.gpaddrBits = $1 },
+            value("--host-gic") { $0.hostGic = $1 },
+            value("--timer-frequency") { $0.timerFrequency = $1 },
+            value("--rng-seed") { $0.rngSeed = $1 },
+            value("--arch") { $0.arch = $1 },
+            value("--kernel-size") { $0.kernelSize = $1 },
+            value("--ramdisk-size") { $0.ramdiskSize = $1 },
+            value("--domains") { $0.domains = $1 },
+            value("--template") { $0.template = $1 },
+            flag("--werror") { $0.werror = true },
+        ]
     }
 }
 
@@ -111,7 +109,7 @@ extension PlainSyntax<CompileRequest> {
                 value("--dts") { $0.dts = $1 },
                 value("--out-dir") { $0.outDir = $1 },
                 flag("--json") { $0.json = true },
-            ] + PlainSyntax<CompileFlags>.compileFlags.lifted(\.flags),
+            ] + PlainSyntax<CompileFlags>.compileFlags.map { $0.lifted(\.flags) },
             positional: { $0.configs.append($1) })
     }
 }
@@ -119,7 +117,7 @@ extension PlainSyntax<CompileRequest> {
 extension PlainSyntax<ValidateRequest> {
     static var validate: PlainSyntax {
         PlainSyntax(
-            options: [flag("--json") { $0.json = true }] + PlainSyntax<CompileFlags>.compileFlags.lifted(\.flags),
+            options: [flag("--json") { $0.json = true }] + PlainSyntax<CompileFlags>.compileFlags.map { $0.lifted(\.flags) },
             positional: { $0.paths.append($1) })
     }
 }
@@ -132,13 +130,13 @@ extension PlainSyntax {
     static func flag(_ name: String, apply: @escaping (inout Request) -> Void) -> Option {
         Option(names: [name], takesValue: false) { request, _ in apply(&request) }
     }
+}
 
-    /// These options, applied to the part of `Outer` at `part`.
-    func lifted<Outer>(_ part: WritableKeyPath<Outer, Request>) -> [PlainSyntax<Outer>.Option] {
-        options.map { option in
-            PlainSyntax<Outer>.Option(names: option.names, takesValue: option.takesValue) { outer, value in
-                option.apply(&outer[keyPath: part], value)
-            }
+extension PlainSyntax.Option {
+    /// This option, applied to the part of `Outer` at `part`.
+    func lifted<Outer>(_ part: WritableKeyPath<Outer, Request>) -> PlainSyntax<Outer>.Option {
+        PlainSyntax<Outer>.Option(names: names, takesValue: takesValue) { outer, value in
+            apply(&outer[keyPath: part], value)
         }
     }
 }
