@@ -156,10 +156,10 @@ bench: deps
 	$(SWIFT) build $(STATIC) --product grantdt-bench
 	.build-static/release/grantdt-bench
 
+# Installed stripped: an unstripped static binary starts about 0.3 ms
+# slower (BENCHMARKS.md, "Compiler"); the bench times the stripped form.
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	# Stripped: an unstripped static binary starts about 0.3 ms slower
-	# (BENCHMARKS.md, "Compiler"); the bench times the stripped form.
 	install -s -m 755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/grantdt
 
 clean:
