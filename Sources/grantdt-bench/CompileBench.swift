@@ -31,8 +31,7 @@ enum CompileBench {
         // 2. 1,000 guests: one process against one dtc run per guest, with
         // the files on this machine's disk and again in memory (tmpfs).
         var places = [("disk", scratch + "/many")]
-        var memory = Array("/dev/shm/grantdt-bench.XXXXXX".utf8CString)
-        let shm = memory.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+        let shm = makeScratchDirectory(in: "/dev/shm")
         defer { if let shm { try? Spawn.run(["rm", "-rf", shm]) } }
         if let shm { places.append(("tmpfs", shm)) }
 

@@ -40,6 +40,12 @@ enum Measure {
     }
 }
 
+/// A new, empty directory `parent/grantdt-bench.XXXXXX` (mkdtemp), or nil.
+func makeScratchDirectory(in parent: String) -> String? {
+    var template = Array("\(parent)/grantdt-bench.XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
+}
+
 /// Starts programs without Foundation and waits for them.
 enum Spawn {
     struct Failure: Error, CustomStringConvertible {

@@ -34,12 +34,10 @@ func runSuites() -> Int32 {
         Console.error("grantdt-bench: \(built) is missing: build it first (swift build -c release)\n")
         return 2
     }
-    var template = Array("/tmp/grantdt-bench.XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+    guard let scratch = makeScratchDirectory(in: "/tmp") else {
         Console.error("grantdt-bench: cannot create a scratch directory\n")
         return 2
     }
-    let scratch = String(cString: made)
     defer { try? Spawn.run(["rm", "-rf", scratch]) }
     // Whole-process figures time the binary as `make install` puts it in
     // place: stripped (its symbol table alone costs start-up time).

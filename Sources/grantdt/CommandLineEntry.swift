@@ -23,8 +23,9 @@ struct CLIFailure: Error {
 /// exit code. argument-parser's own usage failures (its code 64) become 2.
 enum CommandLineEntry {
     static func run(_ arguments: [String]) -> Int32 {
-        if let command = PlainCommandLine.parse(arguments) { return execute(command) }
         do {
+            // Plain compile and validate lines skip argument-parser's start-up.
+            if let command = PlainCommandLine.parse(arguments) { return try command.execute() }
             // `run()` rather than a cast to `any GrantdtCommand`: the first
             // cast to a protocol scans every conformance record of the
             // binary (see BENCHMARKS.md), and a command's code comes back
@@ -45,20 +46,6 @@ enum CommandLineEntry {
             // --help and --version: requested output, on stdout.
             Console.out(Grantdt.fullMessage(for: error) + "\n")
             return 0
-        }
-    }
-
-    /// Runs a command read by `PlainCommandLine`, with the exit codes and
-    /// failure line argument-parser's path gives it.
-    private static func execute(_ command: PlainCommandLine.Command) -> Int32 {
-        do throws(CLIFailure) {
-            switch command {
-            case .compile(let request): return try request.execute()
-            case .validate(let request): return try request.execute()
-            }
-        } catch {
-            Console.error("grantdt: error: \(error.message)\n")
-            return 2
         }
     }
 

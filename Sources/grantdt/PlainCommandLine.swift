@@ -17,6 +17,14 @@ enum PlainCommandLine {
     enum Command: Equatable {
         case compile(CompileRequest)
         case validate(ValidateRequest)
+
+        /// Runs the command; its exit code, as the subcommand's `execute()`.
+        func execute() throws(CLIFailure) -> Int32 {
+            switch self {
+            case .compile(let request): try request.execute()
+            case .validate(let request): try request.execute()
+            }
+        }
     }
 
     /// The command `arguments` (without the program name) ask for, or nil
