@@ -87,7 +87,7 @@ final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     deinit {
         switch backing {
         case .file(let fd): close(fd)
-        case .memory(let base): base.deallocate()
+        case .memory(let base): munmap(base, max(byteCount, 1))
         }
         scratch.deallocate()
         pthread_mutex_destroy(mutex)
@@ -99,7 +99,10 @@ final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     static func open(_ source: DiskSource, minimumBytes: Int = 0, readOnly: Bool = false) throws(DiskError) -> DiskImage {
         switch source {
         case .memory(let bytes):
-            guard let base = calloc(1, max(bytes, 1)) else { throw .cannotCreate(reason: "out of memory") }
+            // Page-aligned, as a page cache is: copies between guest pages
+            // and a misaligned buffer run several times slower.
+            let base = mmap(nil, max(bytes, 1), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let base, base != MAP_FAILED else { throw .cannotCreate(reason: "out of memory") }
             return DiskImage(name: "memory", byteCount: bytes, backing: .memory(base))
         case .temporary(let bytes):
             return try temporary(bytes: bytes)
