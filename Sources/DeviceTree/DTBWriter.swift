@@ -93,13 +93,15 @@ public enum DTBWriter {
             throw code == .noSpace ? .outOfSpace : .failed(.libfdt(call: name, code: code))
         }
 
+        // Names go through `withCString`: passing a String as `const char *`
+        // copies it into a new array on every call.
         func node(_ node: Node) throws(EmitFailure) {
-            try call("fdt_begin_node") { fdt_begin_node(fdt, node.name) }
+            try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
             for property in node.properties {
                 try call("fdt_property") {
                     let bytes = property.value.bytes.isEmpty ? Self.emptyValue : property.value.bytes
                     return bytes.withUnsafeBytes { raw in
-                        fdt_property(fdt, property.name, raw.baseAddress, Int32(property.value.bytes.count))
+                        property.name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(property.value.bytes.count)) }
                     }
                 }
             }
