@@ -35,23 +35,26 @@ struct VirtioSpec: Sendable {
         while index < tokens.count {
             var token = tokens[index]
             while token.lowerBound < token.upperBound, bytes[token.lowerBound] == Ascii.space { token = (token.lowerBound + 1)..<token.upperBound }
-            var value = bytes[token]
-            if value.starts(with: Array("type=virtio".utf8)) {
-                guard index + 1 < tokens.count else {
-                    spec.typeWithoutNext = token
-                    return spec
-                }
-                let next = tokens[index + 1]
-                spec.glued = Field(value: String(decoding: bytes[next], as: UTF8.self), range: next)
-                value = bytes[token] + [Ascii.comma] + bytes[next]
-                token = token.lowerBound..<next.upperBound
+            guard bytes[token].starts(with: Self.typeVirtio) else {
+                spec.apply(bytes[token], range: token)
                 index += 1
+                continue
             }
-            spec.apply(Array(value), range: token)
-            index += 1
+            guard index + 1 < tokens.count else {
+                spec.typeWithoutNext = token
+                return spec
+            }
+            let next = tokens[index + 1]
+            spec.glued = Field(value: String(decoding: bytes[next], as: UTF8.self), range: next)
+            spec.apply(bytes[token] + [Ascii.comma] + bytes[next], range: token.lowerBound..<next.upperBound)
+            index += 2
         }
         return spec
     }
+
+    private static let typeVirtio = Array("type=virtio".utf8)
+    /// Each key with its `key=` prefix, in the order xl tries them.
+    private static let prefixes = keys.map { (key: $0, bytes: Array(($0 + "=").utf8)) }
 
     /// Non-empty runs between commas, as successive `strtok(…, ",")` calls return them.
     private static func strtok(_ bytes: [UInt8]) -> [Range<Int>] {
@@ -66,12 +69,11 @@ struct VirtioSpec: Sendable {
     }
 
     /// `parse_virtio_config`: the later of two equal keys wins.
-    private mutating func apply(_ token: [UInt8], range: Range<Int>) {
-        for key in Self.keys {
-            let prefix = Array((key + "=").utf8)
+    private mutating func apply(_ token: ArraySlice<UInt8>, range: Range<Int>) {
+        for (key, prefix) in Self.prefixes {
             guard token.starts(with: prefix) else { continue }
             let valueRange = (range.lowerBound + prefix.count)..<range.upperBound
-            let field = Field(value: String(decoding: token[prefix.count...], as: UTF8.self), range: valueRange)
+            let field = Field(value: String(decoding: token.dropFirst(prefix.count), as: UTF8.self), range: valueRange)
             switch key {
             case "backend": backend = field
             case "type": type = field
