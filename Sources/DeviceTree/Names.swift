@@ -7,7 +7,7 @@ public enum Names {
     public static func nodeNameProblem(_ name: String) -> String? {
         let bytes = name.utf8
         guard let first = bytes.first else { return "a node name is empty" }
-        if let bad = bytes.first(where: { !isNodeChar($0) }) {
+        if let bad = firstRefused(name, by: isNodeChar) {
             return "node name '\(printable(name))' contains \(describe(bad)), not allowed in node names"
         }
         var ats = 0
@@ -21,7 +21,7 @@ public enum Names {
     public static func propertyNameProblem(_ name: String) -> String? {
         let bytes = name.utf8
         guard !bytes.isEmpty else { return "a property name is empty" }
-        if let bad = bytes.first(where: { !isPropertyChar($0) }) {
+        if let bad = firstRefused(name, by: isPropertyChar) {
             return "property name '\(printable(name))' contains \(describe(bad)), not allowed in property names"
         }
         return nil
@@ -34,6 +34,16 @@ public enum Names {
         let valid = (isLetter(first) || first == UInt8(ascii: "_"))
             && bytes.allSatisfy { isLetter($0) || isDigit($0) || $0 == UInt8(ascii: "_") }
         return valid ? nil : "label '\(printable(label))' must match [A-Za-z_][A-Za-z0-9_]*"
+    }
+
+    /// The first byte of `name` that `allowed` refuses, read straight from
+    /// the string's storage (iterating `utf8` costs several times more).
+    private static func firstRefused(_ name: String, by allowed: (UInt8) -> Bool) -> UInt8? {
+        let utf8 = name.utf8
+        switch utf8.withContiguousStorageIfAvailable({ bytes in bytes.first { !allowed($0) } }) {
+        case .some(let found): return found
+        case .none: return utf8.first { !allowed($0) }
+        }
     }
 
     static func isNodeChar(_ byte: UInt8) -> Bool {

@@ -61,11 +61,20 @@ enum TreeRules {
     /// nil. A node's properties and most nodes' children are few: comparing
     /// them pairwise costs less than hashing every name. Long lists (a bus
     /// with thousands of devices) are hashed.
+    ///
+    /// Names of different byte lengths are taken as different without
+    /// comparing them: only names that differ in Unicode normalization
+    /// could still be equal, and those have non-ASCII bytes, which the name
+    /// rules refuse at an earlier index than any repeat of them.
     static func firstRepeat<Element>(_ elements: [Element], _ name: (Element) -> String) -> Int? {
         guard elements.count > 16 else {
             for later in elements.indices {
                 let laterName = name(elements[later])
-                if elements[..<later].contains(where: { name($0) == laterName }) { return later }
+                let length = laterName.utf8.count
+                if elements[..<later].contains(where: { earlier in
+                    let earlierName = name(earlier)
+                    return earlierName.utf8.count == length && earlierName == laterName
+                }) { return later }
             }
             return nil
         }
