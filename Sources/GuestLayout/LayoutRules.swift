@@ -72,7 +72,7 @@ public enum LayoutRules {
     public static let kernelAssumed = Rule(
         "GUEST-KERNEL-ASSUMED", .note,
         summary: "no `kernel` file: the layout assumes a kernel of `--kernel-size` bytes at the start of RAM",
-        fix: "make the kernel file available, or pass `--kernel-size` and `--arch`")
+        fix: "make the kernel file available for exact addresses (without it, `--kernel-size` and `--arch` set the kernel assumed)")
     public static let archOverride = Rule(
         "GUEST-ARCH-OVERRIDE", .warning,
         summary: "`--arch` disagrees with the kernel image header, or overrides a header grantdt cannot read",
