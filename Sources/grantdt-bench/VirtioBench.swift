@@ -25,19 +25,15 @@ enum VirtioBench {
         report += "Alternating 4 KiB or 64 KiB reads and writes of an in-memory disk, queue depth 8, "
         report += "median of \(runs) runs, each mode timed in turn in every round.\n\n"
         var costs: [String: CostModel] = [:]
+        var memcpyRates: [Int: Double] = [:]
         for size in sizes {
-            var bodies: [() throws -> Void] = []
-            var results = Array(repeating: [ThroughputProbe.Result](), count: modes.count)
-            for (index, mode) in modes.enumerated() {
-                bodies.append {
-                    results[index].append(try ThroughputProbe.run(mode.kind, size: size.bytes, queueDepth: 8, requests: size.requests))
-                }
-            }
             let memcpyRate = 1 / memcpyTime(size.bytes)
-            _ = try Measure.interleavedMedians(runs: runs, bodies)
-            let rates = results.map { median($0.dropFirst().map(\.requestsPerSecond)) }
+            memcpyRates[size.bytes] = memcpyRate
+            let (rates, last) = try interleavedRates(modes.map { mode in
+                { try ThroughputProbe.run(mode.kind, size: size.bytes, queueDepth: 8, requests: size.requests) }
+            })
             for (index, mode) in modes.enumerated() where size.bytes == 4096 {
-                costs[mode.name] = results[index].last?.costs
+                costs[mode.name] = last[index]?.costs
             }
             report += "### \(size.bytes / 1024) KiB requests\n\n"
             report += "| DMA ops | requests/s | MB/s | / direct | / memcpy of the same bytes |\n| --- | --- | --- | --- | --- |\n"
@@ -57,26 +53,22 @@ enum VirtioBench {
         }
         for size in sizes {
             report += "\n### Queue depth (\(size.bytes / 1024) KiB, requests/s)\n\n"
-            report += try depthTable(size: size.bytes, requests: size.requests / 2)
+            report += try depthTable(size: size.bytes, requests: size.requests / 2, memcpyRate: memcpyRates[size.bytes] ?? .nan)
         }
         return report
     }
 
     /// Requests per second at queue depths 1, 8 and 32 for direct and
     /// per-request grants, and direct's ratio to a memcpy of the same bytes.
-    private static func depthTable(size: Int, requests: Int) throws -> String {
+    private static func depthTable(size: Int, requests: Int, memcpyRate: Double) throws -> String {
         let depths = [1, 8, 32]
         var table = "| DMA ops | " + depths.map { "depth \($0)" }.joined(separator: " | ") + " |\n| --- |"
         table += String(repeating: " --- |", count: depths.count) + "\n"
-        let memcpyRate = 1 / memcpyTime(size)
         var directRates: [Double] = []
         for mode in modes where mode.kind == .direct || mode.kind == .grant {
-            var results = Array(repeating: [ThroughputProbe.Result](), count: depths.count)
-            let bodies: [() throws -> Void] = depths.enumerated().map { index, depth in
-                { results[index].append(try ThroughputProbe.run(mode.kind, size: size, queueDepth: depth, requests: requests)) }
-            }
-            _ = try Measure.interleavedMedians(runs: runs, bodies)
-            let rates = results.map { median($0.dropFirst().map(\.requestsPerSecond)) }
+            let (rates, _) = try interleavedRates(depths.map { depth in
+                { try ThroughputProbe.run(mode.kind, size: size, queueDepth: depth, requests: requests) }
+            })
             if mode.kind == .direct { directRates = rates }
             table += "| \(mode.name) | " + rates.map { "\(Int($0.rounded()))" }.joined(separator: " | ") + " |\n"
         }
@@ -84,9 +76,21 @@ enum VirtioBench {
         return table
     }
 
-    private static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+    /// The probes timed in turn, round after round, after a warm-up round
+    /// (as `Measure.interleavedMedians`): each one's median requests per
+    /// second, and its last result.
+    private static func interleavedRates(
+        _ probes: [() throws -> ThroughputProbe.Result]
+    ) throws -> (rates: [Double], last: [ThroughputProbe.Result?]) {
+        var results = Array(repeating: [ThroughputProbe.Result](), count: probes.count)
+        _ = try Measure.interleavedMedians(runs: runs, probes.enumerated().map { index, probe in
+            { results[index].append(try probe()) }
+        })
+        let rates = results.map { results -> Double in
+            let sorted = results.dropFirst().map(\.requestsPerSecond).sorted()
+            return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+        }
+        return (rates, results.map(\.last))
     }
 
     /// Seconds per memcpy of `bytes`, copying successive chunks of an 8 MiB
