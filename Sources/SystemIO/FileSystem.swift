@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// A failed file operation, with the OS reason, as one line.
 public struct IOError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -38,6 +39,7 @@ public enum FileSystem {
         // most) reads it whole, and the next read finds its end; zeroing
         // 64 KiB for a 1 KiB config cost more than parsing it.
         var chunk = [UInt8](repeating: 0, count: min(max(Int(info.st_size) + 1, 1 << 12), 1 << 16))
+        let isRegular = (info.st_mode & S_IFMT) == S_IFREG
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 {
@@ -49,6 +51,10 @@ public enum FileSystem {
             guard bytes.count <= limit else {
                 throw IOError(path: path, operation: "read", reason: "file is larger than \(limit) bytes")
             }
+            // A regular file returns fewer bytes than asked only at its
+            // end: the size fstat gave, read in one short read, is all of
+            // it (saves a read per config when compiling thousands).
+            if isRegular, count < chunk.count, bytes.count == Int(info.st_size) { return bytes }
         }
     }
 
@@ -150,9 +156,8 @@ public final class StagedFile {
     /// umask read back with umask(2), which changes it for every thread.
     private static func create(beside path: String) throws(IOError) -> (fd: Int32, path: String) {
         let (directory, name) = FileSystem.split(path)
-        var generator = SystemRandomNumberGenerator()
         for _ in 0..<100 {
-            let suffix = String(generator.next(upperBound: UInt64(1) << 36), radix: 36)
+            let suffix = String(TemporaryName.next(), radix: 36)
             let candidate = "\(directory)/.\(name).\(suffix)"
             let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
             if fd >= 0 { return (fd, candidate) }
@@ -179,4 +184,17 @@ public final class StagedFile {
     }
 
     deinit { discard() }
+}
+
+/// Suffixes for temporary names: a random start drawn once per process,
+/// then counted up: names no other process can guess in advance (O_EXCL
+/// refuses one taken meanwhile, and the next is tried), without a
+/// getrandom call per file.
+private enum TemporaryName {
+    private static let start = UInt64.random(in: 0..<(1 << 36))
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 {
+        (start &+ counter.wrappingAdd(1, ordering: .relaxed).oldValue) & ((1 << 36) - 1)
+    }
 }

@@ -62,6 +62,24 @@ import TestSupport
         #expect(try entries(directory) == ["out.dtb"])
     }
 
+    /// Temporary names count up from a random start; one already taken
+    /// (here: the name the next stage would get) is skipped, not reused.
+    @Test func aTakenTemporaryNameIsSkipped() throws {
+        let directory = try TemporaryDirectory()
+        let target = directory.file("out.dtb")
+        let first = try StagedFile(Array("first".utf8), for: target)
+        let firstName = try #require(try entries(directory).first)
+        let suffix = try #require(UInt64(firstName.split(separator: ".").last ?? "", radix: 36))
+        let next = ".out.dtb." + String((suffix + 1) & ((1 << 36) - 1), radix: 36)
+        _ = try directory.write(next, "someone else's")
+        let second = try StagedFile(Array("second".utf8), for: target)
+        #expect(try entries(directory).count == 3)
+        #expect(directory.read(next) == Array("someone else's".utf8))
+        try second.commit()
+        first.discard()
+        #expect(directory.read("out.dtb") == Array("second".utf8))
+    }
+
     @Test func unwritableDirectoryIsAnIOError() throws {
         #expect(throws: IOError.self) { try StagedFile([1], for: "/proc/no-such-dir/out.dtb") }
     }
