@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeviceTree
+import Synchronization
 import SystemIO
 
 /// `grantdt compile GUEST.cfg -o OUT.dtb [--dts OUT.dts] [--json]` and
@@ -76,22 +77,21 @@ struct CompileRequest: Equatable {
         }
         do { try FileSystem.makeDirectory(outDir) } catch { throw CLIFailure("\(error)") }
         inputs.forEach { reporter.add($0) }
-        // Guests are independent: compile a batch on every core, then
-        // report it in the configs' order, so output is the same as one
-        // by one and text diagnostics still come while the run goes on.
-        for start in stride(from: 0, to: targets.count, by: Self.batchSize) {
-            let batch = Array(targets[start..<min(start + Self.batchSize, targets.count)])
-            let outcomes = batch.concurrentMap { target in Self.compile(target.config, with: compiler, writing: writes ? target.outputs : nil) }
-            for outcome in outcomes {
+        // Guests are independent: compile them on every core and report
+        // each in the configs' order as soon as those before it are done,
+        // so output is the same as one by one and text diagnostics come
+        // while the run goes on.
+        let shared = Mutex(reporter)
+        targets.concurrentForEachInOrder { target in
+            Self.compile(target.config, with: compiler, writing: writes ? target.outputs : nil)
+        } deliver: { outcome in
+            shared.withLock { reporter in
                 if let report = outcome.report { reporter.add(report) }
                 if let failure = outcome.failure { reporter.add(failure) }
             }
         }
-        return reporter.finish()
+        return shared.withLock { $0.finish() }
     }
-
-    /// Guests compiled side by side before their reports are printed.
-    private static let batchSize = 64
 
     /// What became of one guest of an `--out-dir` run: its findings, and the
     /// failure that stopped it (an unreadable config, an unwritable output).

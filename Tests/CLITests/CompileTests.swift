@@ -131,9 +131,10 @@ import TestSupport
         #expect(json.stderr.lines.count == 1)
     }
 
-    /// Guests are compiled side by side in batches; what is printed and
-    /// written is still what compiling them one by one gives, in order.
-    @Test func outDirReportsInOrderAcrossBatches() throws {
+    /// Guests are compiled side by side and finish in any order; what is
+    /// printed and written is still what compiling them one by one gives,
+    /// in order.
+    @Test func outDirReportsInConfigOrder() throws {
         let directory = try TemporaryDirectory()
         var configs: [String] = []
         for index in 0..<150 {
