@@ -19,14 +19,41 @@ public struct PropertyValue: Sendable {
 
     /// The encoded value.
     public private(set) var bytes: [UInt8]
+    /// The shape, kept without an array in the common cases: a guest tree
+    /// has hundreds of properties, and an array per value was a tenth of
+    /// the allocations of a compile.
+    private(set) var layout: Layout
+
     /// How a DTS writes the value, or nil when unknown (read from a DTB).
-    public private(set) var shape: [Segment]?
+    public var shape: [Segment]? {
+        switch layout {
+        case .unknown: nil
+        case .cellGroups(let size, let count): Array(repeating: .cells(count: size, phandles: []), count: count)
+        case .strings(let count): [.strings(count: count)]
+        case .segments(let segments): segments
+        }
+    }
 
     /// A value of raw bytes with an optional shape. The shape must cover
     /// `bytes` exactly; `DTBWriter` checks it and refuses a mismatch.
     public init(bytes: [UInt8], shape: [Segment]? = nil) {
+        self.init(bytes: bytes, layout: shape.map(Layout.segments) ?? .unknown)
+    }
+
+    init(bytes: [UInt8], layout: Layout) {
         self.bytes = bytes
-        self.shape = shape
+        self.layout = layout
+    }
+
+    /// `shape`'s storage.
+    enum Layout: Sendable {
+        /// Read from a DTB: no shape.
+        case unknown
+        /// `count` groups of `size` plain cells each.
+        case cellGroups(size: Int, count: Int)
+        /// One run of `count` strings.
+        case strings(count: Int)
+        case segments([Segment])
     }
 }
 
@@ -46,7 +73,7 @@ extension PropertyValue {
 
     /// One `<...>` group of plain cells.
     public static func cells(_ values: [UInt32]) -> PropertyValue {
-        PropertyValue(bytes: .bigEndian(values), shape: [.cells(count: values.count, phandles: [])])
+        PropertyValue(bytes: .bigEndian(values), layout: .cellGroups(size: values.count, count: 1))
     }
 
     /// One `<...>` group whose cells may mix numbers and phandle references.
@@ -55,7 +82,9 @@ extension PropertyValue {
         for (index, cell) in values.enumerated() {
             if case .phandle = cell { phandles.append(index) }
         }
-        return PropertyValue(bytes: .bigEndian(values.map(\.value)), shape: [.cells(count: values.count, phandles: phandles)])
+        let bytes = [UInt8].bigEndian(values.map(\.value))
+        guard !phandles.isEmpty else { return PropertyValue(bytes: bytes, layout: .cellGroups(size: values.count, count: 1)) }
+        return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
     }
 
     /// A single phandle reference (`interrupt-parent = <&gic>`).
@@ -74,7 +103,7 @@ extension PropertyValue {
             words.append(UInt32(truncatingIfNeeded: size >> 32))
             words.append(UInt32(truncatingIfNeeded: size))
         }
-        return PropertyValue(bytes: .bigEndian(words), shape: Array(repeating: .cells(count: 4, phandles: []), count: pairs.count))
+        return PropertyValue(bytes: .bigEndian(words), layout: .cellGroups(size: 4, count: pairs.count))
     }
 
     /// One NUL-terminated string.
@@ -87,7 +116,7 @@ extension PropertyValue {
             bytes.append(contentsOf: value.utf8)
             bytes.append(0)
         }
-        return PropertyValue(bytes: bytes, shape: [.strings(count: values.count)])
+        return PropertyValue(bytes: bytes, layout: .strings(count: values.count))
     }
 
     /// Raw bytes, written `[..]` in DTS.
@@ -104,10 +133,15 @@ extension PropertyValue {
 
     public static func += (lhs: inout PropertyValue, rhs: PropertyValue) {
         lhs.bytes += rhs.bytes
-        if let left = lhs.shape, let right = rhs.shape {
-            lhs.shape = left + right
-        } else {
-            lhs.shape = nil
+        switch (lhs.layout, rhs.layout) {
+        case (.cellGroups(let size, let left), .cellGroups(let other, let right)) where size == other:
+            lhs.layout = .cellGroups(size: size, count: left + right)
+        default:
+            if let left = lhs.shape, let right = rhs.shape {
+                lhs.layout = .segments(left + right)
+            } else {
+                lhs.layout = .unknown
+            }
         }
     }
 }

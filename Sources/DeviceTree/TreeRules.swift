@@ -84,7 +84,14 @@ enum TreeRules {
 
     /// Why a value's shape does not describe its bytes; nil when it does.
     static func shapeProblem(_ value: PropertyValue) -> String? {
-        guard let shape = value.shape else { return nil }
+        let shape: [PropertyValue.Segment]
+        switch value.layout {
+        case .unknown: return nil
+        case .cellGroups(let size, let count):
+            return size >= 0 && count >= 0 && size * count * 4 == value.bytes.count ? nil : "the cells do not cover the value"
+        case .strings(let count): shape = [.strings(count: count)]
+        case .segments(let segments): shape = segments
+        }
         var offset = 0
         let bytes = value.bytes
         for segment in shape {

@@ -22,6 +22,27 @@ import Testing
         #expect(typed.shape != raw.shape)
     }
 
+    /// What each constructor and concatenation tells the DTS printer.
+    @Test func shapesOfConstructorsAndConcatenations() {
+        typealias Segment = PropertyValue.Segment
+        let plain: (Int) -> Segment = { .cells(count: $0, phandles: []) }
+        #expect(PropertyValue.u32(1).shape == [plain(1)])
+        #expect(PropertyValue.u64(1).shape == [plain(2)])
+        #expect(PropertyValue.cells([UInt32]()).shape == [plain(0)])
+        #expect(PropertyValue.cells([Cell.number(1), .number(2)]).shape == [plain(2)])
+        #expect(PropertyValue.cells([Cell.number(1), .phandle(2)]).shape == [.cells(count: 2, phandles: [1])])
+        #expect(PropertyValue.u64Pairs([(1, 2), (3, 4), (5, 6)]).shape == [plain(4), plain(4), plain(4)])
+        #expect(PropertyValue.u64Pairs([]).shape == [])
+        #expect(PropertyValue.strings(["a", "b"]).shape == [.strings(count: 2)])
+        #expect(PropertyValue.bytes([1, 2]).shape == [.bytes(count: 2)])
+        #expect(PropertyValue.empty.shape == [])
+        #expect((PropertyValue.u64(1) + .u64(2)).shape == [plain(2), plain(2)])
+        #expect((PropertyValue.u32(1) + .u64(2)).shape == [plain(1), plain(2)])
+        #expect((PropertyValue.string("a") + .string("b")).shape == [.strings(count: 1), .strings(count: 1)])
+        #expect((PropertyValue.u32(1) + PropertyValue(bytes: [0, 0, 0, 2])).shape == nil)
+        #expect((PropertyValue.u32(1) + .u32(2)).bytes == [0, 0, 0, 1, 0, 0, 0, 2])
+    }
+
     @Test func nodeNamesAndLookup() {
         let node = Node("virtio@2000000", properties: [Property("phandle", .u32(9))])
         #expect(node.baseName == "virtio")
