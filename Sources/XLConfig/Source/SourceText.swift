@@ -33,7 +33,11 @@ struct SourceText: Sendable {
         }
         lineEnds = ends
         lineTexts = starts.indices.map { index in
-            let text = String(decoding: bytes[starts[index]..<ends[index]], as: UTF8.self)
+            let line = bytes[starts[index]..<ends[index]]
+            let text = String(decoding: line, as: UTF8.self)
+            // Printable ASCII and tabs, as nearly every config line is,
+            // need no look at the decoded scalars.
+            guard !line.allSatisfy({ ($0 >= 0x20 && $0 < 0x7f) || $0 == Ascii.tab }) else { return text }
             guard text.unicodeScalars.contains(where: { Printable.isControl($0) && $0 != "\t" }) else { return text }
             return String(String.UnicodeScalarView(text.unicodeScalars.map { Printable.isControl($0) && $0 != "\t" ? "?" : $0 }))
         }
