@@ -42,7 +42,11 @@ enum VirtioBench {
                 report += "\(Format.fixed(rates[index] / rates[0], 2))× | \(Format.fixed(rates[index] / memcpyRate, 3))× |\n"
             }
             report += "| memcpy of \(size.bytes / 1024) KiB (8 MiB working set) | \(Int(memcpyRate.rounded())) | "
-            report += "\(Format.fixed(memcpyRate * Double(size.bytes) / 1e6, 0)) | | 1.000× |\n\n"
+            report += "\(Format.fixed(memcpyRate * Double(size.bytes) / 1e6, 0)) | | 1.000× |\n"
+            let bound = handoverBound(size: size.bytes, requests: size.requests)
+            report += "| bound: two spinning threads handing the buffers over and copying them, nothing else | \(Int(bound.rounded())) | "
+            report += "\(Format.fixed(bound * Double(size.bytes) / 1e6, 0)) | \(Format.fixed(bound / rates[0], 2))× | "
+            report += "\(Format.fixed(bound / memcpyRate, 3))× |\n\n"
         }
         report += "### Cost model per 4 KiB request\n\n"
         report += "| DMA ops | grant entries | map ops | unmap ops | flush batches (32 unmaps) | bytes copied |\n| --- | --- | --- | --- | --- | --- |\n"
@@ -91,6 +95,17 @@ enum VirtioBench {
             return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
         }
         return (rates, results.map(\.last))
+    }
+
+    /// `HandoverBound`'s requests per second, median of `runs` after a
+    /// warm-up run, at the probe's queue depth.
+    private static func handoverBound(size: Int, requests: Int) -> Double {
+        var rates: [Double] = []
+        _ = Measure.median(runs: runs) {
+            rates.append(HandoverBound.requestsPerSecond(size: size, depth: 8, requests: requests))
+        }
+        let sorted = rates.dropFirst().sorted()
+        return sorted[sorted.count / 2]
     }
 
     /// Seconds per memcpy of `bytes`, copying successive chunks of an 8 MiB
