@@ -54,19 +54,45 @@ func capture<E: Error>(_ body: () throws(E) -> Void) -> E? {
     }
 }
 
-/// Splits `count` bytes starting `offset` bytes into page 0 of a run of
-/// pages into per-page pieces: `body(page, offsetInPage, offsetInBuffer,
-/// length)`.
+/// The per-page pieces of `count` bytes that start `offset` bytes into
+/// page 0 of a run of pages. A sequence rather than a closure walk, so hot
+/// loops index their pages directly (a closure that captures a value type
+/// copies it, page mappings and all).
+struct PagePieces: Sequence, IteratorProtocol {
+    struct Piece {
+        /// The page's index in the run.
+        let page: Int
+        let pageOffset: Int
+        /// Where the piece starts in the caller's buffer.
+        let bufferOffset: Int
+        let length: Int
+    }
+
+    private let offset: Int
+    private let count: Int
+    private var done = 0
+
+    init(offset: Int, count: Int) {
+        self.offset = offset
+        self.count = count
+    }
+
+    mutating func next() -> Piece? {
+        guard done < count else { return nil }
+        let position = offset + done
+        let pageOffset = position & (XenPage.size - 1)
+        let length = Swift.min(XenPage.size - pageOffset, count - done)
+        defer { done += length }
+        return Piece(page: position >> XenPage.shift, pageOffset: pageOffset, bufferOffset: done, length: length)
+    }
+}
+
+/// Calls `body(page, offsetInPage, offsetInBuffer, length)` for each of
+/// `PagePieces(offset:count:)`.
 func forEachPiece<E: Error>(
     offset: Int, count: Int, _ body: (_ page: Int, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) throws(E) -> Void
 ) throws(E) {
-    var done = 0
-    while done < count {
-        let position = offset + done
-        let page = position >> XenPage.shift
-        let pageOffset = position & (XenPage.size - 1)
-        let length = min(XenPage.size - pageOffset, count - done)
-        try body(page, pageOffset, done, length)
-        done += length
+    for piece in PagePieces(offset: offset, count: count) {
+        try body(piece.page, piece.pageOffset, piece.bufferOffset, piece.length)
     }
 }
