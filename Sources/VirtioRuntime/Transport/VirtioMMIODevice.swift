@@ -346,9 +346,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             }
         }
         let firstWritable = descriptors.firstIndex(where: \.isWritable) ?? descriptors.count
-        let chain = MappedChain(
-            head: head, descriptors: descriptors, readable: Array(mapped[..<firstWritable]),
-            writable: Array(mapped[firstWritable...]))
+        let chain = MappedChain(head: head, descriptors: descriptors, buffers: mapped, firstWritable: firstWritable)
         let written: UInt32
         do throws(MalformedRequest) {
             written = try logic.serve(chain, features: features)
