@@ -10,7 +10,11 @@ public protocol MemoryAccess {
     func write(at position: Position, from buffer: UnsafeRawBufferPointer) throws(MemoryFault)
 }
 
+// Inlinable so that other modules (the virtio rings, the device models)
+// get them specialized: across the module boundary every ring load and
+// store otherwise went through generic witness tables.
 extension MemoryAccess {
+    @inlinable
     public func read(at position: Position, count: Int) throws(MemoryFault) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: max(count, 0))
         var failure: MemoryFault?
@@ -19,6 +23,7 @@ extension MemoryAccess {
         return bytes
     }
 
+    @inlinable
     public func write(at position: Position, bytes: [UInt8]) throws(MemoryFault) {
         var failure: MemoryFault?
         bytes.withUnsafeBytes { buffer in failure = capture { () throws(MemoryFault) in try write(at: position, from: buffer) } }
@@ -26,6 +31,7 @@ extension MemoryAccess {
     }
 
     /// Reads a little-endian integer (virtio structures are little-endian).
+    @inlinable
     public func load<T: FixedWidthInteger>(_ type: T.Type, at position: Position) throws(MemoryFault) -> T {
         var value = T.zero
         var failure: MemoryFault?
@@ -35,6 +41,7 @@ extension MemoryAccess {
     }
 
     /// Writes a little-endian integer.
+    @inlinable
     public func store<T: FixedWidthInteger>(_ value: T, at position: Position) throws(MemoryFault) {
         var little = value.littleEndian
         var failure: MemoryFault?
@@ -45,6 +52,7 @@ extension MemoryAccess {
 
 /// Runs `body` and returns its error instead of throwing it (for the
 /// standard library's pointer helpers, which rethrow untyped errors).
+@usableFromInline
 func capture<E: Error>(_ body: () throws(E) -> Void) -> E? {
     do throws(E) {
         try body()
