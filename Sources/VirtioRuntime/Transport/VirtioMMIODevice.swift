@@ -317,8 +317,14 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         do throws(ChainError) {
             while !stopRequested.load(ordering: .acquiring) {
                 try queue.suppressNotifications(true)
-                while !stopRequested.load(ordering: .acquiring), try queue.pendingCount() > 0 {
+                // avail.idx is read once per batch, not before every chain:
+                // the chains published by then are served, then it is read
+                // again.
+                var batch = try queue.pendingCount()
+                while batch > 0, !stopRequested.load(ordering: .acquiring) {
                     guard try serveOne(queue, features: features) else { return }
+                    batch -= 1
+                    if batch == 0 { batch = try queue.pendingCount() }
                 }
                 try queue.suppressNotifications(false)
                 guard try queue.pendingCount() > 0 else { return }
