@@ -1,3 +1,4 @@
+import Glibc
 import GrantEngine
 import Testing
 @testable import VirtioRuntime
@@ -69,6 +70,30 @@ import Testing
         #expect(device.read(.queueReady) == 0)
         #expect(DeviceStatus(rawValue: device.read(.status)).contains(.needsReset))
         #expect(device.fault?.contains("queue size 100") == true)
+    }
+
+    /// The configuration-change interrupt of DEVICE_NEEDS_RESET raised
+    /// before the driver reads its interrupt mark (a device faster than the
+    /// driver) still ends the driver's wait: without it the wait lasted
+    /// until the 30-second timeout.
+    @Test func needsResetRaisedBeforeTheDriverWaitsEndsTheWait() throws {
+        let bench = try Bench(.grant)
+        try bench.session.bringUp()
+        defer { _ = bench.session.finish() }
+        let requests = try #require(bench.session.requests)
+        let device = bench.session.device
+        let slot = bench.session.slots.slots[0]
+        let before = device.interruptCount
+        // A request without a status byte: the device asks for a reset.
+        #expect(try requests.submit([RequestBuffer(address: slot.control, length: 16, direction: .toDevice)], token: 0))
+        try requests.kick()
+        while device.interruptCount == before { sched_yield() }
+        let error = try #require(throws: RequestError.self) { try requests.waitForCompletions() }
+        guard case .driver(.deviceNeedsReset(let reason)) = error else {
+            Issue.record("expected DEVICE_NEEDS_RESET, got \(error)")
+            return
+        }
+        #expect(reason?.contains("status byte") == true)
     }
 
     /// The status bits' and features' names, for messages.

@@ -76,7 +76,7 @@ public final class BackendAccessor: Sendable {
     private let regions = Lock<[Region]>([])
     /// Lets request maps skip the region lock while there are no regions.
     private let regionCount = Atomic<Int>(0)
-    private let foreignCache = Lock<[UInt64: PageMapping]>([:])
+    private let foreignCache = Lock(ForeignMappingCache())
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
 
@@ -122,6 +122,9 @@ public final class BackendAccessor: Sendable {
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
+        // Borrowed and cached buffers (every buffer of a direct device) need
+        // no unmap at all: skip the gathering and the hypercall.
+        guard buffers.contains(where: \.ownsPages) else { return Hypercalls.UnmapResult() }
         // Gathered into one array: walking nested lazy views cost more
         // than the unmaps themselves on every request.
         var pages: [PageMapping] = []
@@ -179,10 +182,7 @@ public final class BackendAccessor: Sendable {
         }
         regionCount.store(0, ordering: .releasing)
         let result = unmapPages(taken.lazy.flatMap(\.mapping.pages))
-        let foreign = foreignCache.withLock { cache in
-            defer { cache.removeAll() }
-            return Array(cache.values)
-        }
+        let foreign = foreignCache.withLock { $0.removeAll() }
         for mapping in foreign { _ = hypercalls.foreignUnmap(mapping) }
         add(.foreignUnmaps, foreign.count)
         return ResetReport(
@@ -262,34 +262,31 @@ public final class BackendAccessor: Sendable {
             log.record(.decode, caller: backend, target: frontend, location: .address(address), access: access, reason: error.description)
             throw error
         }
+        let (known, generation) = foreignCache.withLock { ($0.run(from: start.frame, count: count), $0.generation) }
+        if let known { return BufferMapping(address: address, length: length, access: access, pages: known, ownsPages: false) }
         var pages: [PageMapping] = []
         pages.reserveCapacity(count)
-        for index in 0..<count {
-            let frame = start.frame.advanced(by: index)
-            if let cached = foreignCache.withLock({ $0[frame.rawValue] }) {
-                pages.append(cached)
-                continue
-            }
+        while true {
+            // One lock for every page already cached, then a hypercall for
+            // the first one that is not.
+            foreignCache.withLock { $0.resolve(from: start.frame.advanced(by: pages.count), limit: count - pages.count, into: &pages) }
+            guard pages.count < count else { break }
+            let frame = start.frame.advanced(by: pages.count)
             do throws(ForeignMapError) {
                 let mapping = try hypercalls.foreignMap(frame, of: frontend)
                 add(.foreignMaps)
-                let winner = foreignCache.withLock { cache -> PageMapping? in
-                    if let raced = cache[frame.rawValue] { return raced }
-                    cache[frame.rawValue] = mapping
-                    return nil
-                }
-                if let winner {
+                let cached = foreignCache.withLock { $0.insert(mapping, for: frame) }
+                if cached.slot !== mapping.slot || cached.token != mapping.token {
                     // Another thread mapped the frame first: keep one mapping.
                     _ = hypercalls.foreignUnmap(mapping)
                     add(.foreignUnmaps)
-                    pages.append(winner)
-                } else {
-                    pages.append(mapping)
                 }
+                pages.append(cached)
             } catch {
                 throw .foreign(frame, error)
             }
         }
+        foreignCache.withLock { $0.remember(pages[...], from: start.frame, generation: generation) }
         return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: false)
     }
 }

@@ -20,22 +20,25 @@ public struct BufferMapping: MemoryAccess, Sendable {
     public let ownsPages: Bool
 
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
-        try pieces(.read, offset: offset, count: buffer.count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
-            try page.read(at: pageOffset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[bufferOffset..<(bufferOffset + length)]))
+        try check(.read, offset: offset, count: buffer.count)
+        // A plain loop, not a closure walk: a closure capturing `self`
+        // copied the buffer and its page mappings for every 4 KiB piece.
+        for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            try pages[pages.startIndex + piece.page].read(at: piece.pageOffset, into: part)
         }
     }
 
     public func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
-        try pieces(.write, offset: offset, count: buffer.count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
-            try page.write(at: pageOffset, from: UnsafeRawBufferPointer(rebasing: buffer[bufferOffset..<(bufferOffset + length)]))
+        try check(.write, offset: offset, count: buffer.count)
+        for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
+            let part = UnsafeRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            try pages[pages.startIndex + piece.page].write(at: piece.pageOffset, from: part)
         }
     }
 
-    /// Checks the buffer's own bounds and access, then walks the pages.
-    private func pieces(
-        _ operation: GrantEvent.Operation, offset: Int, count: Int,
-        _ body: (PageMapping, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) throws(MemoryFault) -> Void
-    ) throws(MemoryFault) {
+    /// The buffer's own bounds and access; each page checks its mapping.
+    private func check(_ operation: GrantEvent.Operation, offset: Int, count: Int) throws(MemoryFault) {
         do throws(MemoryFault) {
             try checkBounds(offset: offset, count: count, limit: length)
             guard operation == .read || access == .writable else { throw .readOnly }
@@ -45,9 +48,6 @@ public struct BufferMapping: MemoryAccess, Sendable {
                                       location: .address(address.advanced(by: max(offset, 0))))
             }
             throw error
-        }
-        try forEachPiece(offset: address.pageOffset + offset, count: count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
-            try body(pages[pages.startIndex + page], pageOffset, bufferOffset, length)
         }
     }
 }

@@ -53,11 +53,14 @@ public struct PageMapping: MemoryAccess, Sendable {
     ) throws(MemoryFault) {
         do throws(MemoryFault) {
             try checkBounds(offset: offset, count: count, limit: XenPage.size)
-            try frame.withBytes { (page: UnsafeMutableRawPointer) throws(MemoryFault) in
-                guard slot.isLive(token) else { throw .notMapped }
-                guard operation == .read || access == .writable else { throw .readOnly }
+            // The closure captures no part of `self`: capturing it copied
+            // the mapping (two retains and releases) on every access.
+            let allowed = operation == .read || access == .writable
+            let live = try frame.withBytes(ifLive: slot, token: token) { (page: UnsafeMutableRawPointer) throws(MemoryFault) in
+                guard allowed else { throw .readOnly }
                 body(page)
             }
+            guard live else { throw .notMapped }
         } catch {
             slot.log.record(error, operation, caller: mapper, target: owner, location: location)
             throw error

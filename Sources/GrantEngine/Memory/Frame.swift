@@ -22,6 +22,17 @@ final class Frame: Sendable {
         try storage.withLock { (page: inout PageStorage) throws(E) -> R in try body(page.base) }
     }
 
+    /// Runs `body` with the page's bytes, holding the frame lock, if
+    /// `slot` still holds `token` (checked under the lock, which a revoke
+    /// takes too); returns whether it did.
+    func withBytes<E: Error>(ifLive slot: MapSlot, token: UInt64, _ body: (UnsafeMutableRawPointer) throws(E) -> Void) throws(E) -> Bool {
+        try storage.withLock { (page: inout PageStorage) throws(E) -> Bool in
+            guard slot.isLive(token) else { return false }
+            try body(page.base)
+            return true
+        }
+    }
+
     /// Runs `body` with the bytes of two frames (possibly the same one),
     /// taking their locks in machine-address order so that two copies in
     /// opposite directions cannot deadlock.

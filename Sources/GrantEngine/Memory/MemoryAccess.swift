@@ -10,7 +10,11 @@ public protocol MemoryAccess {
     func write(at position: Position, from buffer: UnsafeRawBufferPointer) throws(MemoryFault)
 }
 
+// Inlinable so that other modules (the virtio rings, the device models)
+// get them specialized: across the module boundary every ring load and
+// store otherwise went through generic witness tables.
 extension MemoryAccess {
+    @inlinable
     public func read(at position: Position, count: Int) throws(MemoryFault) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: max(count, 0))
         var failure: MemoryFault?
@@ -19,6 +23,7 @@ extension MemoryAccess {
         return bytes
     }
 
+    @inlinable
     public func write(at position: Position, bytes: [UInt8]) throws(MemoryFault) {
         var failure: MemoryFault?
         bytes.withUnsafeBytes { buffer in failure = capture { () throws(MemoryFault) in try write(at: position, from: buffer) } }
@@ -26,6 +31,7 @@ extension MemoryAccess {
     }
 
     /// Reads a little-endian integer (virtio structures are little-endian).
+    @inlinable
     public func load<T: FixedWidthInteger>(_ type: T.Type, at position: Position) throws(MemoryFault) -> T {
         var value = T.zero
         var failure: MemoryFault?
@@ -35,6 +41,7 @@ extension MemoryAccess {
     }
 
     /// Writes a little-endian integer.
+    @inlinable
     public func store<T: FixedWidthInteger>(_ value: T, at position: Position) throws(MemoryFault) {
         var little = value.littleEndian
         var failure: MemoryFault?
@@ -45,6 +52,7 @@ extension MemoryAccess {
 
 /// Runs `body` and returns its error instead of throwing it (for the
 /// standard library's pointer helpers, which rethrow untyped errors).
+@usableFromInline
 func capture<E: Error>(_ body: () throws(E) -> Void) -> E? {
     do throws(E) {
         try body()
@@ -54,19 +62,45 @@ func capture<E: Error>(_ body: () throws(E) -> Void) -> E? {
     }
 }
 
-/// Splits `count` bytes starting `offset` bytes into page 0 of a run of
-/// pages into per-page pieces: `body(page, offsetInPage, offsetInBuffer,
-/// length)`.
+/// The per-page pieces of `count` bytes that start `offset` bytes into
+/// page 0 of a run of pages. A sequence rather than a closure walk, so hot
+/// loops index their pages directly (a closure that captures a value type
+/// copies it, page mappings and all).
+struct PagePieces: Sequence, IteratorProtocol {
+    struct Piece {
+        /// The page's index in the run.
+        let page: Int
+        let pageOffset: Int
+        /// Where the piece starts in the caller's buffer.
+        let bufferOffset: Int
+        let length: Int
+    }
+
+    private let offset: Int
+    private let count: Int
+    private var done = 0
+
+    init(offset: Int, count: Int) {
+        self.offset = offset
+        self.count = count
+    }
+
+    mutating func next() -> Piece? {
+        guard done < count else { return nil }
+        let position = offset + done
+        let pageOffset = position & (XenPage.size - 1)
+        let length = Swift.min(XenPage.size - pageOffset, count - done)
+        defer { done += length }
+        return Piece(page: position >> XenPage.shift, pageOffset: pageOffset, bufferOffset: done, length: length)
+    }
+}
+
+/// Calls `body(page, offsetInPage, offsetInBuffer, length)` for each of
+/// `PagePieces(offset:count:)`.
 func forEachPiece<E: Error>(
     offset: Int, count: Int, _ body: (_ page: Int, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) throws(E) -> Void
 ) throws(E) {
-    var done = 0
-    while done < count {
-        let position = offset + done
-        let page = position >> XenPage.shift
-        let pageOffset = position & (XenPage.size - 1)
-        let length = min(XenPage.size - pageOffset, count - done)
-        try body(page, pageOffset, done, length)
-        done += length
+    for piece in PagePieces(offset: offset, count: count) {
+        try body(piece.page, piece.pageOffset, piece.bufferOffset, piece.length)
     }
 }

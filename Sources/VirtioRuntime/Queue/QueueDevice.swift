@@ -68,6 +68,8 @@ final class QueueDevice {
         lastAvail &+= 1
         guard Int(head) < size else { throw .headOutOfRange(head) }
         var chain: [Descriptor] = []
+        // A block request is three descriptors: one allocation, not three.
+        chain.reserveCapacity(4)
         var index = head
         var total: UInt64 = 0
         var sawWritable = false
@@ -96,8 +98,9 @@ final class QueueDevice {
         let element = 4 + 8 * (Int(usedIndex) % size)
         usedIndex &+= 1
         try ring { () throws(MemoryFault) in
-            try used.store(UInt32(head), at: element)
-            try used.store(written, at: element + 4)
+            // `id` and `len` in one little-endian store: one access of the
+            // page rather than two.
+            try used.store(UInt64(head) | UInt64(written) << 32, at: element)
             try used.store(usedIndex, at: 2)
         }
     }
@@ -138,32 +141,46 @@ final class QueueDevice {
 struct MappedChain {
     let head: UInt16
     let descriptors: [Descriptor]
-    let readable: [BufferMapping]
-    let writable: [BufferMapping]
+    /// Every buffer in chain order: the readable ones, then the writable
+    /// ones (one array, so a request allocates no more).
+    let buffers: [BufferMapping]
+    let firstWritable: Int
+    let readableLength: Int
+    let writableLength: Int
 
-    var readableLength: Int { readable.reduce(0) { $0 + $1.length } }
-    var writableLength: Int { writable.reduce(0) { $0 + $1.length } }
+    init(head: UInt16, descriptors: [Descriptor], buffers: [BufferMapping], firstWritable: Int) {
+        self.head = head
+        self.descriptors = descriptors
+        self.buffers = buffers
+        self.firstWritable = firstWritable
+        readableLength = buffers[..<firstWritable].reduce(0) { $0 + $1.length }
+        writableLength = buffers[firstWritable...].reduce(0) { $0 + $1.length }
+    }
+
+    /// The device-readable buffers (indices from 0).
+    var readable: ArraySlice<BufferMapping> { buffers[..<firstWritable] }
+    /// The device-writable buffers (indices from `firstWritable`).
+    var writable: ArraySlice<BufferMapping> { buffers[firstWritable...] }
 
     /// Copies `buffer.count` bytes of the readable stream from `offset`.
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
-        try walk(readable, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
+        try walk(readable, total: readableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
             try mapping.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + length)]))
         }
     }
 
     /// Copies `buffer` into the writable stream at `offset`.
     func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
-        try walk(writable, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
+        try walk(writable, total: writableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
             try mapping.write(at: at, from: UnsafeRawBufferPointer(rebasing: buffer[done..<(done + length)]))
         }
     }
 
     /// Splits `[offset, offset + count)` of a stream over its buffers.
     private func walk(
-        _ buffers: [BufferMapping], offset: Int, count: Int,
+        _ buffers: ArraySlice<BufferMapping>, total: Int, offset: Int, count: Int,
         _ body: (BufferMapping, _ at: Int, _ done: Int, _ length: Int) throws(MemoryFault) -> Void
     ) throws(MemoryFault) {
-        let total = buffers.reduce(0) { $0 + $1.length }
         guard offset >= 0, count >= 0, offset <= total, count <= total - offset else {
             throw .outOfBounds(offset: offset, count: count, limit: total)
         }

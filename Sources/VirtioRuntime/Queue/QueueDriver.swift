@@ -83,16 +83,14 @@ final class QueueDriver {
     func add(_ segments: [Segment], token: Int) throws(QueueError) {
         guard !segments.isEmpty, segments.count <= free.count else { throw .full(needed: segments.count) }
         let indices = (0..<segments.count).map { _ in free.removeLast() }
-        var bytes = [UInt8](repeating: 0, count: SplitRing.descriptorSize)
         for (position, segment) in segments.enumerated() {
             let last = position == segments.count - 1
             let descriptor = Descriptor(
                 address: segment.address.rawValue, length: UInt32(truncatingIfNeeded: segment.length),
                 flags: (segment.deviceWritable ? SplitRing.write : 0) | (last ? 0 : SplitRing.next),
                 next: last ? 0 : indices[position + 1])
-            bytes.withUnsafeMutableBytes { descriptor.encode(into: $0) }
             let at = ring.guestAddress.advanced(by: layout.descriptors + Int(indices[position]) * SplitRing.descriptorSize)
-            try guarded { () throws(MemoryFault) in try memory.write(at: at, bytes: bytes) }
+            try write(descriptor, at: at)
         }
         let head = indices[0]
         chains[Int(head)] = (indices, token)
@@ -127,9 +125,10 @@ final class QueueDriver {
         completions.reserveCapacity(count)
         for _ in 0..<count {
             let element = ring.guestAddress.advanced(by: layout.used + 4 + 8 * (Int(lastUsed) % size))
-            let (id, length) = try guarded { () throws(MemoryFault) in
-                (try memory.load(UInt32.self, at: element), try memory.load(UInt32.self, at: element.advanced(by: 4)))
-            }
+            // `id` and `len` in one little-endian load: one access of the
+            // page the backend is writing, not two.
+            let pair = try guarded { () throws(MemoryFault) in try memory.load(UInt64.self, at: element) }
+            let (id, length) = (UInt32(truncatingIfNeeded: pair), UInt32(truncatingIfNeeded: pair >> 32))
             guard id < UInt32(size), let chain = chains[Int(id)] else {
                 throw .brokenByDevice("used id \(id) is not the head of an outstanding chain")
             }
@@ -150,6 +149,16 @@ final class QueueDriver {
         free = (0..<size).reversed().map { UInt16($0) }
         inFlight = 0
         return tokens
+    }
+
+    /// Encodes `descriptor` on the stack and writes its 16 bytes.
+    private func write(_ descriptor: Descriptor, at address: GuestAddress) throws(QueueError) {
+        var failure: MemoryFault?
+        withUnsafeTemporaryAllocation(byteCount: SplitRing.descriptorSize, alignment: 8) { bytes in
+            descriptor.encode(into: bytes)
+            do throws(MemoryFault) { try memory.write(at: address, from: UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+        }
+        if let failure { throw .ringFault(failure) }
     }
 
     private func guarded<R>(_ body: () throws(MemoryFault) -> R) throws(QueueError) -> R {

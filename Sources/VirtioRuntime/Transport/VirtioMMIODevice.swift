@@ -317,8 +317,14 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         do throws(ChainError) {
             while !stopRequested.load(ordering: .acquiring) {
                 try queue.suppressNotifications(true)
-                while !stopRequested.load(ordering: .acquiring), try queue.pendingCount() > 0 {
+                // avail.idx is read once per batch, not before every chain:
+                // the chains published by then are served, then it is read
+                // again.
+                var batch = try queue.pendingCount()
+                while batch > 0, !stopRequested.load(ordering: .acquiring) {
                     guard try serveOne(queue, features: features) else { return }
+                    batch -= 1
+                    if batch == 0 { batch = try queue.pendingCount() }
                 }
                 try queue.suppressNotifications(false)
                 guard try queue.pendingCount() > 0 else { return }
@@ -346,9 +352,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             }
         }
         let firstWritable = descriptors.firstIndex(where: \.isWritable) ?? descriptors.count
-        let chain = MappedChain(
-            head: head, descriptors: descriptors, readable: Array(mapped[..<firstWritable]),
-            writable: Array(mapped[firstWritable...]))
+        let chain = MappedChain(head: head, descriptors: descriptors, buffers: mapped, firstWritable: firstWritable)
         let written: UInt32
         do throws(MalformedRequest) {
             written = try logic.serve(chain, features: features)
@@ -391,15 +395,22 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// The number of interrupts raised so far.
     var interruptCount: UInt64 { interrupts.load(ordering: .acquiring) }
 
-    /// Waits until more than `seen` interrupts were raised: a short spin
-    /// (the device is often about to answer), then a blocking wait. Returns
-    /// nil after `interruptTimeoutSeconds` without one.
+    /// Waits until more than `seen` interrupts were raised, or the device
+    /// needs a reset: a short spin (the device is often about to answer),
+    /// then a blocking wait. Returns nil after `interruptTimeoutSeconds`
+    /// without either.
+    ///
+    /// A device that needs a reset keeps its line asserted, as the
+    /// level-triggered virtio-mmio interrupt does while InterruptStatus
+    /// holds the configuration-change bit: a driver that read its mark
+    /// after that interrupt was raised would otherwise wait for another
+    /// one that never comes.
     func waitForInterrupt(after seen: UInt64) -> UInt64? {
         if Spin.until({ interrupts.load(ordering: .acquiring) > seen }) { return interrupts.load(ordering: .acquiring) }
         state.withLock { $0.driverWaiting += 1 }
-        let count = state.wait(on: Condition.interrupt.rawValue, seconds: Self.interruptTimeoutSeconds) { _ -> UInt64? in
+        let count = state.wait(on: Condition.interrupt.rawValue, seconds: Self.interruptTimeoutSeconds) { registers -> UInt64? in
             let count = interrupts.load(ordering: .acquiring)
-            return count > seen ? count : nil
+            return count > seen || registers.status.contains(.needsReset) ? count : nil
         }
         state.withLock { $0.driverWaiting -= 1 }
         return count
