@@ -125,16 +125,23 @@ public final class BackendAccessor: Sendable {
         // Borrowed and cached buffers (every buffer of a direct device) need
         // no unmap at all: skip the gathering and the hypercall.
         guard buffers.contains(where: \.ownsPages) else { return Hypercalls.UnmapResult() }
-        // Gathered into one array: walking nested lazy views cost more
-        // than the unmaps themselves on every request.
-        var pages: [PageMapping] = []
-        var owned = 0
+        // The handles gathered into one array of the final size: walking
+        // nested lazy views, or copying each page mapping (two retains and
+        // releases) into a growing array, cost more than the unmaps.
+        var owned = 0, pageCount = 0
         for buffer in buffers where buffer.ownsPages {
             owned += 1
-            pages.append(contentsOf: buffer.pages)
+            pageCount += buffer.pages.count
+        }
+        var handles: [MapHandle] = []
+        handles.reserveCapacity(pageCount)
+        for buffer in buffers where buffer.ownsPages {
+            for index in buffer.pages.indices {
+                if let handle = buffer.pages[index].handle { handles.append(handle) }
+            }
         }
         requestMappings.wrappingSubtract(owned, ordering: .relaxed)
-        return unmapPages(pages)
+        return unmapHandles(handles)
     }
 
     @discardableResult
@@ -230,7 +237,11 @@ public final class BackendAccessor: Sendable {
 
     @discardableResult
     private func unmapPages<C: Collection<PageMapping>>(_ pages: C) -> Hypercalls.UnmapResult {
-        let result = hypercalls.unmapGrantRefs(pages.compactMap(\.handle))
+        unmapHandles(pages.compactMap(\.handle))
+    }
+
+    private func unmapHandles(_ handles: [MapHandle]) -> Hypercalls.UnmapResult {
+        let result = hypercalls.unmapGrantRefs(handles)
         add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result

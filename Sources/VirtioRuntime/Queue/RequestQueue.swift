@@ -68,6 +68,7 @@ final class RequestQueue {
     func submit(_ buffers: [RequestBuffer], token: Int) throws(RequestError) -> Bool {
         guard buffers.count <= queue.freeDescriptors else { return false }
         var done: [Mapped] = []
+        done.reserveCapacity(buffers.count)
         for buffer in buffers {
             do throws(DMAError) {
                 let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
