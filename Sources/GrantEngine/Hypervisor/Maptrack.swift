@@ -49,7 +49,16 @@ final class Maptrack: Sendable {
         var liveToken: UInt64 { generation << 1 | 1 }
     }
 
-    /// One mapping: what a map records and an unmap takes out again.
+    /// What a map hands back: the handle and what an access through the
+    /// new mapping needs (not the granter: only the unmap needs it).
+    struct Mapped {
+        let handle: MapHandle
+        let frame: Frame
+        let slot: MapSlot
+        let token: UInt64
+    }
+
+    /// One mapping as an unmap takes it out again.
     struct Taken {
         let handle: MapHandle
         let granter: GrantTable
@@ -83,8 +92,8 @@ final class Maptrack: Sendable {
     /// (to the tail, as Xen does).
     func map(
         _ pin: () throws(GrantError) -> (table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Frame)
-    ) throws(GrantError) -> Taken {
-        try state.withLock { (state: inout State) throws(GrantError) -> Taken in
+    ) throws(GrantError) -> Mapped {
+        try state.withLock { (state: inout State) throws(GrantError) -> Mapped in
             guard let handle = takeHandle(&state) else {
                 throw .maptrackFull(limit: capacity)
             }
@@ -104,9 +113,7 @@ final class Maptrack: Sendable {
             state.entries[index].generation &+= 1
             let token = state.entries[index].liveToken
             state.entries[index].slot.activate(token)
-            return Taken(
-                handle: MapHandle(handle), granter: pinned.table, ref: pinned.ref, readOnly: pinned.readOnly,
-                frame: pinned.frame, slot: state.entries[index].slot, token: token)
+            return Mapped(handle: MapHandle(handle), frame: pinned.frame, slot: state.entries[index].slot, token: token)
         }
     }
 
