@@ -133,7 +133,11 @@ final class QueueDriver {
                 throw .brokenByDevice("used id \(id) is not the head of an outstanding chain")
             }
             chains[Int(id)] = nil
-            free.append(contentsOf: chain.descriptors)
+            // Reversed onto the stack, so the next chain takes the same
+            // descriptors in the same order, as Linux's free list (linked
+            // through `next`) gives them back: chains stay runs of
+            // adjacent descriptors, which the device reads in one access.
+            free.append(contentsOf: chain.descriptors.reversed())
             lastUsed &+= 1
             inFlight -= 1
             completions.append(Completion(token: chain.token, writtenLength: length))

@@ -292,7 +292,15 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
 
     // MARK: Worker
 
+    /// Arrays the worker reuses from request to request (emptied, their
+    /// storage kept), so serving a request allocates nothing.
+    private struct RequestScratch {
+        var descriptors: [Descriptor] = []
+        var mapped: [BufferMapping] = []
+    }
+
     private func workerLoop() {
+        var scratch = RequestScratch()
         var seen = notifications.load(ordering: .acquiring)
         while true {
             // Often the driver publishes more at once: catch it spinning.
@@ -306,7 +314,9 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             }
             guard let queue = next.queue else { return }
             seen = notifications.load(ordering: .acquiring)
-            serve(queue, features: next.features)
+            serve(queue, features: next.features, scratch: &scratch)
+            // No mapping outlives the batch (a reset may follow).
+            scratch.mapped.removeAll(keepingCapacity: true)
             state.withLock { $0.busy = false }
             state.broadcast(Condition.idle.rawValue)
         }
@@ -315,7 +325,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// Serves chains until the ring is empty (re-checked after clearing
     /// NO_NOTIFY, so a chain published meanwhile is not missed) or a reset
     /// asks the worker to stop.
-    private func serve(_ queue: QueueDevice, features: VirtioFeatures) {
+    private func serve(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) {
         do throws(ChainError) {
             while !stopRequested.load(ordering: .acquiring) {
                 try queue.suppressNotifications(true)
@@ -324,7 +334,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
                 // again.
                 var batch = try queue.pendingCount()
                 while batch > 0, !stopRequested.load(ordering: .acquiring) {
-                    guard try serveOne(queue, features: features) else { return }
+                    guard try serveOne(queue, features: features, scratch: &scratch) else { return }
                     batch -= 1
                     if batch == 0 { batch = try queue.pendingCount() }
                 }
@@ -339,20 +349,21 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// One request: map every buffer (read-only when device-readable), let
     /// the device logic serve it, unmap, publish the used element, raise
     /// the interrupt. False when the device had to ask for a reset.
-    private func serveOne(_ queue: QueueDevice, features: VirtioFeatures) throws(ChainError) -> Bool {
-        let (head, descriptors) = try queue.takeChain()
-        var mapped: [BufferMapping] = []
-        mapped.reserveCapacity(descriptors.count)
+    private func serveOne(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) throws(ChainError) -> Bool {
+        let head = try queue.takeChain(into: &scratch.descriptors)
+        let descriptors = scratch.descriptors
+        scratch.mapped.removeAll(keepingCapacity: true)
         for descriptor in descriptors {
             do throws(BackendAccessError) {
-                mapped.append(try accessor.map(descriptor.dmaAddress, length: Int(descriptor.length),
-                                               access: descriptor.isWritable ? .writable : .readOnly))
+                scratch.mapped.append(try accessor.map(descriptor.dmaAddress, length: Int(descriptor.length),
+                                                       access: descriptor.isWritable ? .writable : .readOnly))
             } catch {
-                accessor.unmap(mapped)
+                accessor.unmap(scratch.mapped)
                 needsReset("cannot map a buffer of the chain at \(head): \(error)")
                 return false
             }
         }
+        let mapped = scratch.mapped
         let firstWritable = descriptors.firstIndex(where: \.isWritable) ?? descriptors.count
         let chain = MappedChain(head: head, descriptors: descriptors, buffers: mapped, firstWritable: firstWritable)
         let written: UInt32
