@@ -16,6 +16,14 @@ struct OnceReference<Instance: AnyObject & Sendable>: ~Copyable, Sendable {
         Self.instance(at: address.load(ordering: .acquiring))
     }
 
+    /// Runs `body` with the instance, if one is stored, without retaining
+    /// it: this holds it strongly until deinit and never replaces it, so
+    /// it lives as long as the caller holds whatever holds this.
+    func withInstance<R>(_ body: (Instance) -> R) -> R? {
+        guard let pointer = UnsafeRawPointer(bitPattern: address.load(ordering: .acquiring)) else { return nil }
+        return Unmanaged<Instance>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Stores `instance` unless another one got there first; returns the
     /// one that is stored.
     func storeIfNil(_ instance: Instance) -> Instance {

@@ -72,4 +72,28 @@ import Testing
         #expect(after.pages.allSatisfy { $0.isMapped })
         #expect(try after.read(at: 0, count: 1) == [7])
     }
+
+    /// A buffer reaches its pages through unretained views of its page
+    /// mappings: they must stay valid while the buffer alone holds the
+    /// pages (the accessor, its cache and the hypervisor gone), and a revoked
+    /// page must still fault rather than be reached.
+    @Test func aBufferAloneKeepsItsPagesReachableAndRevokedPagesFault() throws {
+        let payload = (0..<(2 * XenPage.size)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var kept: BufferMapping?
+        var revoked: BufferMapping?
+        do {
+            let system = try System()
+            try system.guest.memory.write(at: System.ramBase, bytes: payload)
+            let accessor = BackendAccessor(backend: system.dom0, frontend: System.guestID)
+            revoked = try accessor.map(.guestPhysical(System.ramBase), length: payload.count, access: .writable)
+            accessor.reset()
+            kept = try accessor.map(.guestPhysical(System.ramBase), length: payload.count, access: .writable)
+        }
+        let buffer = try #require(kept)
+        #expect(try buffer.read(at: 0, count: payload.count) == payload)
+        try buffer.write(at: XenPage.size - 2, bytes: [1, 2, 3, 4])
+        #expect(try buffer.read(at: XenPage.size - 2, count: 4) == [1, 2, 3, 4])
+        #expect(throws: MemoryFault.notMapped) { try revoked?.read(at: 0, count: 1) }
+        #expect(throws: MemoryFault.notMapped) { try revoked?.write(at: XenPage.size, bytes: [0]) }
+    }
 }

@@ -23,9 +23,15 @@ public struct BufferMapping: MemoryAccess, Sendable {
         try check(.read, offset: offset, count: buffer.count)
         // A plain loop, not a closure walk: a closure capturing `self`
         // copied the buffer and its page mappings for every 4 KiB piece.
+        // Through each page's unretained view (no reference counting); a
+        // refused access is repeated through the page mapping, which
+        // throws and logs the fault.
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
             let part = UnsafeMutableRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
-            try pages[pages.startIndex + piece.page].read(at: piece.pageOffset, into: part)
+            let index = pages.startIndex + piece.page
+            if !pages[index].unretained.read(at: piece.pageOffset, into: part) {
+                try pages[index].read(at: piece.pageOffset, into: part)
+            }
         }
     }
 
@@ -33,7 +39,10 @@ public struct BufferMapping: MemoryAccess, Sendable {
         try check(.write, offset: offset, count: buffer.count)
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
             let part = UnsafeRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
-            try pages[pages.startIndex + piece.page].write(at: piece.pageOffset, from: part)
+            let index = pages.startIndex + piece.page
+            if !pages[index].unretained.write(at: piece.pageOffset, from: part) {
+                try pages[index].write(at: piece.pageOffset, from: part)
+            }
         }
     }
 

@@ -21,6 +21,19 @@ public struct PageMapping: MemoryAccess, Sendable {
     let frame: Frame
     let slot: MapSlot
     let token: UInt64
+    /// `frame` and `slot` again, unretained, for loops over many pages.
+    let unretained: UnretainedPage
+
+    init(kind: Kind, mapper: DomainID, owner: DomainID, access: Access, frame: Frame, slot: MapSlot, token: UInt64) {
+        self.kind = kind
+        self.mapper = mapper
+        self.owner = owner
+        self.access = access
+        self.frame = frame
+        self.slot = slot
+        self.token = token
+        unretained = UnretainedPage(frame: frame, slot: slot, token: token, writable: access == .writable)
+    }
 
     /// The machine address of the page (Xen's `dev_bus_addr`).
     public var deviceBusAddress: UInt64 { frame.machineAddress }
@@ -71,6 +84,59 @@ public struct PageMapping: MemoryAccess, Sendable {
         switch kind {
         case .grant(_, let ref): .ref(ref)
         case .foreign(let frame): .frame(frame)
+        }
+    }
+}
+
+/// The checks of a `PageMapping` without its reference counting: the hot
+/// loops of `BufferMapping` copy one of these per 4 KiB piece instead of a
+/// whole page mapping, whose copy retains and releases its frame and its
+/// slot (two atomic counts each, about a third of a 64 KiB request's
+/// accesses before this view existed).
+///
+/// Sound because it is only ever read out of the `PageMapping` that holds
+/// the same frame and slot strongly (`PageMapping.unretained`), and used
+/// while that mapping is alive: `BufferMapping` uses it inside its own
+/// `read` and `write`, where the buffer — and so its pages — is held by
+/// the caller for the whole call. The liveness check is the same as
+/// `PageMapping`'s (the slot's token, under the frame's lock); a failed
+/// check returns false and the caller repeats the access through the
+/// `PageMapping`, which throws and logs the fault.
+struct UnretainedPage: @unchecked Sendable {
+    private let frame: Unmanaged<Frame>
+    private let slot: Unmanaged<MapSlot>
+    private let token: UInt64
+    private let writable: Bool
+
+    init(frame: Frame, slot: MapSlot, token: UInt64, writable: Bool) {
+        self.frame = .passUnretained(frame)
+        self.slot = .passUnretained(slot)
+        self.token = token
+        self.writable = writable
+    }
+
+    /// Copies `buffer.count` bytes from `offset` in the page if the mapping
+    /// is live; the caller keeps the range inside the page.
+    @inline(__always)
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) -> Bool {
+        perform { page in buffer.baseAddress?.copyMemory(from: page + offset, byteCount: buffer.count) }
+    }
+
+    /// Copies `buffer` to `offset` in the page if the mapping is live and
+    /// writable; the caller keeps the range inside the page.
+    @inline(__always)
+    func write(at offset: Int, from buffer: UnsafeRawBufferPointer) -> Bool {
+        guard writable else { return false }
+        return perform { page in
+            if let source = buffer.baseAddress { (page + offset).copyMemory(from: source, byteCount: buffer.count) }
+        }
+    }
+
+    @inline(__always)
+    private func perform(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
+        let token = token
+        return slot._withUnsafeGuaranteedRef { slot in
+            frame._withUnsafeGuaranteedRef { frame in frame.withBytes(ifLive: slot, token: token, body) }
         }
     }
 }

@@ -111,14 +111,20 @@ public final class GuestMemory: MemoryAccess, Sendable {
     /// before touching any byte.
     private func forEachFrame(
         _ address: GuestAddress, _ count: Int,
-        _ body: (Frame, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) throws(MemoryFault) -> Void
+        _ body: (Frame, _ pageOffset: Int, _ bufferOffset: Int, _ length: Int) -> Void
     ) throws(MemoryFault) {
         guard count > 0 else { return }
         if let hole = firstNonRAM(address, count: count) { throw .notRAM(hole) }
         let first = address.frame
         try forEachPiece(offset: address.pageOffset, count: count) { (page, pageOffset, bufferOffset, length) throws(MemoryFault) in
-            guard let resolved = self.frame(first.advanced(by: page)) else { throw .notRAM(address) }
-            try body(resolved, pageOffset, bufferOffset, length)
+            let number = first.advanced(by: page)
+            guard let (bank, index) = locate(number) else { throw .notRAM(address) }
+            // A frame touched before is used unretained (no reference
+            // counting per access); the first touch creates it.
+            if directories[bank].withFrame(at: index, { frame in body(frame, pageOffset, bufferOffset, length) }) == nil {
+                guard let resolved = self.frame(number) else { throw .notRAM(address) }
+                body(resolved, pageOffset, bufferOffset, length)
+            }
         }
     }
 }
@@ -145,6 +151,16 @@ private final class FrameDirectory: Sendable {
     /// The frame at `index`, if it was ever touched.
     func frame(at index: Int) -> Frame? {
         slots[index / Self.chunkFrames].chunk.load()?.frames[index % Self.chunkFrames].load()
+    }
+
+    /// Runs `body` with the frame at `index`, unretained, if it was ever
+    /// touched; nil if not. Sound because a stored chunk or frame is never
+    /// replaced or removed while the directory lives, and the caller holds
+    /// the directory (through its `GuestMemory`) for the call.
+    func withFrame<R>(at index: Int, _ body: (Frame) -> R) -> R? {
+        slots[index / Self.chunkFrames].chunk.withInstance { chunk in
+            chunk.frames[index % Self.chunkFrames].withInstance(body)
+        } ?? nil
     }
 
     /// Stores `frame` at `index` unless a racing thread stored one first;

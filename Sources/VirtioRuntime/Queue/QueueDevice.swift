@@ -61,21 +61,22 @@ final class QueueDevice {
 
     /// Takes the next available chain and checks it: every link inside the
     /// table, no loop, readable descriptors before writable ones, no
-    /// INDIRECT, no empty descriptor, at most 2^32 − 1 bytes.
-    func takeChain() throws(ChainError) -> (head: UInt16, descriptors: [Descriptor]) {
+    /// INDIRECT, no empty descriptor, at most 2^32 − 1 bytes. The chain
+    /// replaces the contents of `chain` (the worker reuses one array, so a
+    /// request allocates none); returns its head.
+    func takeChain(into chain: inout [Descriptor]) throws(ChainError) -> UInt16 {
         let slot = 4 + 2 * (Int(lastAvail) % size)
         let head = try ring { () throws(MemoryFault) in try avail.load(UInt16.self, at: slot) }
         lastAvail &+= 1
         guard Int(head) < size else { throw .headOutOfRange(head) }
-        var chain: [Descriptor] = []
-        // A block request is three descriptors: one allocation, not three.
-        chain.reserveCapacity(4)
+        chain.removeAll(keepingCapacity: true)
         var index = head
         var total: UInt64 = 0
         var sawWritable = false
+        var window = DescriptorWindow()
         while true {
             guard chain.count < size else { throw .loop(head: head) }
-            let descriptor = try load(index)
+            let descriptor = try load(index, through: &window)
             guard descriptor.flags & SplitRing.indirect == 0 else { throw .indirectNotNegotiated(at: index) }
             guard descriptor.length > 0 else { throw .emptyDescriptor(at: index) }
             if descriptor.isWritable {
@@ -90,7 +91,7 @@ final class QueueDevice {
             guard Int(descriptor.next) < size else { throw .nextOutOfRange(at: index, next: descriptor.next) }
             index = descriptor.next
         }
-        return (head, chain)
+        return head
     }
 
     /// Publishes one used element: `{id, len}` first, then `used.idx`.
@@ -115,22 +116,58 @@ final class QueueDevice {
         try ring { () throws(MemoryFault) in try avail.load(UInt16.self, at: 0) } & SplitRing.noInterrupt == 0
     }
 
-    private func load(_ index: UInt16) throws(ChainError) -> Descriptor {
+    /// Descriptor `index`, from `window` when an earlier read brought it
+    /// in; otherwise the table is read from `index` on, up to
+    /// `DescriptorWindow.capacity` descriptors in one access (a driver
+    /// chains adjacent descriptors, so one access usually covers a whole
+    /// block request). Each descriptor of a chain is still taken from one
+    /// read and checked once, so read-ahead changes nothing the driver can
+    /// exploit.
+    private func load(_ index: UInt16, through window: inout DescriptorWindow) throws(ChainError) -> Descriptor {
+        let position = Int(index)
+        if let known = window.descriptor(at: position) { return known }
+        let count = min(DescriptorWindow.capacity, size - position)
         var failure: MemoryFault?
-        let descriptor = withUnsafeTemporaryAllocation(byteCount: SplitRing.descriptorSize, alignment: 8) { buffer in
+        withUnsafeTemporaryAllocation(byteCount: DescriptorWindow.capacity * SplitRing.descriptorSize, alignment: 8) { buffer in
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<(count * SplitRing.descriptorSize)])
             do throws(MemoryFault) {
-                try descriptors.read(at: Int(index) * SplitRing.descriptorSize, into: buffer)
+                try descriptors.read(at: position * SplitRing.descriptorSize, into: bytes)
             } catch {
                 failure = error
+                return
             }
-            return Descriptor(UnsafeRawBufferPointer(buffer))
+            window.fill(from: position, count: count, UnsafeRawBufferPointer(bytes))
         }
         if let failure { throw .ringFault(failure) }
-        return descriptor
+        return window.descriptors[0]
     }
 
     private func ring<R>(_ body: () throws(MemoryFault) -> R) throws(ChainError) -> R {
         do throws(MemoryFault) { return try body() } catch { throw .ringFault(error) }
+    }
+}
+
+/// Up to `capacity` consecutive descriptors read from the table in one
+/// access, from `first` on.
+private struct DescriptorWindow {
+    static let capacity = 4
+    private(set) var descriptors = InlineArray<4, Descriptor>(repeating: Descriptor(address: 0, length: 0, flags: 0, next: 0))
+    private var first = 0
+    private var count = 0
+
+    func descriptor(at index: Int) -> Descriptor? {
+        guard index >= first, index - first < count else { return nil }
+        return descriptors[index - first]
+    }
+
+    /// Decodes `count` table entries from `bytes`, the first being `first`.
+    mutating func fill(from first: Int, count: Int, _ bytes: UnsafeRawBufferPointer) {
+        for position in 0..<count {
+            let start = position * SplitRing.descriptorSize
+            descriptors[position] = Descriptor(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + SplitRing.descriptorSize)]))
+        }
+        self.first = first
+        self.count = count
     }
 }
 

@@ -83,15 +83,7 @@ final class QueueDriver {
     func add(_ segments: [Segment], token: Int) throws(QueueError) {
         guard !segments.isEmpty, segments.count <= free.count else { throw .full(needed: segments.count) }
         let indices = (0..<segments.count).map { _ in free.removeLast() }
-        for (position, segment) in segments.enumerated() {
-            let last = position == segments.count - 1
-            let descriptor = Descriptor(
-                address: segment.address.rawValue, length: UInt32(truncatingIfNeeded: segment.length),
-                flags: (segment.deviceWritable ? SplitRing.write : 0) | (last ? 0 : SplitRing.next),
-                next: last ? 0 : indices[position + 1])
-            let at = ring.guestAddress.advanced(by: layout.descriptors + Int(indices[position]) * SplitRing.descriptorSize)
-            try write(descriptor, at: at)
-        }
+        try writeChain(segments, at: indices)
         let head = indices[0]
         chains[Int(head)] = (indices, token)
         let slot = layout.avail + 4 + 2 * (Int(availShadow) % size)
@@ -133,7 +125,11 @@ final class QueueDriver {
                 throw .brokenByDevice("used id \(id) is not the head of an outstanding chain")
             }
             chains[Int(id)] = nil
-            free.append(contentsOf: chain.descriptors)
+            // Reversed onto the stack, so the next chain takes the same
+            // descriptors in the same order, as Linux's free list (linked
+            // through `next`) gives them back: chains stay runs of
+            // adjacent descriptors, which the device reads in one access.
+            free.append(contentsOf: chain.descriptors.reversed())
             lastUsed &+= 1
             inFlight -= 1
             completions.append(Completion(token: chain.token, writtenLength: length))
@@ -152,11 +148,33 @@ final class QueueDriver {
     }
 
     /// Encodes `descriptor` on the stack and writes its 16 bytes.
-    private func write(_ descriptor: Descriptor, at address: GuestAddress) throws(QueueError) {
+    /// Writes the descriptors of `segments`, linked in order, to the
+    /// table entries `indices`: one memory access per run of adjacent
+    /// entries (a chain on reused descriptors is one run).
+    private func writeChain(_ segments: [Segment], at indices: [UInt16]) throws(QueueError) {
+        let entry = SplitRing.descriptorSize
         var failure: MemoryFault?
-        withUnsafeTemporaryAllocation(byteCount: SplitRing.descriptorSize, alignment: 8) { bytes in
-            descriptor.encode(into: bytes)
-            do throws(MemoryFault) { try memory.write(at: address, from: UnsafeRawBufferPointer(bytes)) } catch { failure = error }
+        withUnsafeTemporaryAllocation(byteCount: segments.count * entry, alignment: 8) { bytes in
+            for (position, segment) in segments.enumerated() {
+                let last = position == segments.count - 1
+                Descriptor(
+                    address: segment.address.rawValue, length: UInt32(truncatingIfNeeded: segment.length),
+                    flags: (segment.deviceWritable ? SplitRing.write : 0) | (last ? 0 : SplitRing.next),
+                    next: last ? 0 : indices[position + 1]
+                ).encode(into: UnsafeMutableRawBufferPointer(rebasing: bytes[(position * entry)..<((position + 1) * entry)]))
+            }
+            var start = 0
+            while start < segments.count, failure == nil {
+                var end = start + 1
+                while end < segments.count, indices[end] == indices[end - 1] &+ 1 { end += 1 }
+                let at = ring.guestAddress.advanced(by: layout.descriptors + Int(indices[start]) * entry)
+                do throws(MemoryFault) {
+                    try memory.write(at: at, from: UnsafeRawBufferPointer(rebasing: bytes[(start * entry)..<(end * entry)]))
+                } catch {
+                    failure = error
+                }
+                start = end
+            }
         }
         if let failure { throw .ringFault(failure) }
     }

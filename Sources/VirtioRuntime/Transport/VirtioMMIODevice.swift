@@ -75,7 +75,6 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         var queueAddresses: [UInt64] = [0, 0, 0]
         var queue: QueueDevice?
         var regionsMapped = false
-        var interruptStatus: InterruptCause = []
         var configGeneration: UInt32 = 0
         /// Why the device set DEVICE_NEEDS_RESET.
         var fault: String?
@@ -84,7 +83,6 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         var notified = false
         var busy = false
         var exiting = false
-        var driverWaiting = 0
     }
 
     private let state = Monitor(Registers(), conditions: 3)
@@ -92,6 +90,11 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Interrupts raised so far: the driver spins on this before blocking.
     private let interrupts = Atomic<UInt64>(0)
+    /// The InterruptStatus register, and drivers blocked waiting for an
+    /// interrupt: atomics, so that raising an interrupt takes no lock the
+    /// driver takes too (the worker raises one per request).
+    private let interruptStatus = Atomic<UInt32>(0)
+    private let driverWaiting = Atomic<Int>(0)
     /// QueueNotify writes so far: the worker spins on this before blocking.
     private let notifications = Atomic<UInt64>(0)
     private let served = Atomic<Int>(0)
@@ -137,6 +140,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     func read(_ offset: UInt32) -> UInt32 {
         if offset >= MMIORegister.configOffset { return logic.readConfig(offset - MMIORegister.configOffset) }
         guard let register = MMIORegister(rawValue: offset) else { return 0 }
+        if register == .interruptStatus { return interruptStatus.load(ordering: .acquiring) }
         return state.withLock { registers -> UInt32 in
             switch register {
             case .magicValue: return MMIORegister.magic
@@ -152,7 +156,6 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
                 }
             case .queueNumMax: return registers.queueSel == 0 ? UInt32(configuration.queueSizeMax) : 0
             case .queueReady: return registers.queueSel == 0 && registers.queueReady ? 1 : 0
-            case .interruptStatus: return registers.interruptStatus.rawValue
             case .status: return registers.status.rawValue
             case .configGeneration: return registers.configGeneration
             // No shared-memory regions: their length reads as all ones.
@@ -172,13 +175,14 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             notifications.wrappingAdd(1, ordering: .releasing)
             state.withLock { $0.notified = true }
             state.broadcast(Condition.work.rawValue)
+        case .interruptACK: interruptStatus.bitwiseAnd(~value, ordering: .acquiringAndReleasing)
         default:
             state.withLock { registers in Self.latch(register, value, into: &registers) }
         }
     }
 
     /// The plain register writes: selectors, feature halves, queue setup
-    /// (ignored while the queue is ready), interrupt acknowledgement.
+    /// (ignored while the queue is ready).
     private static func latch(_ register: MMIORegister, _ value: UInt32, into registers: inout Registers) {
         let queueConfigurable = registers.queueSel == 0 && !registers.queueReady
         switch register {
@@ -195,7 +199,6 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             let part = Int(register.rawValue - MMIORegister.queueDescLow.rawValue) / 0x10
             let shift = register.rawValue & 4 == 0 ? UInt64(0) : 32
             registers.queueAddresses[part] = registers.queueAddresses[part] & ~(0xffff_ffff << shift) | UInt64(value) << shift
-        case .interruptACK: registers.interruptStatus.subtract(InterruptCause(rawValue: value))
         default: break
         }
     }
@@ -243,10 +246,9 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         accessor.reset()
         state.withLock { registers in
             let exiting = registers.exiting
-            let waiting = registers.driverWaiting
             registers = Registers()
             registers.exiting = exiting
-            registers.driverWaiting = waiting
+            interruptStatus.store(0, ordering: .releasing)
         }
         stopRequested.store(false, ordering: .releasing)
     }
@@ -290,7 +292,15 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
 
     // MARK: Worker
 
+    /// Arrays the worker reuses from request to request (emptied, their
+    /// storage kept), so serving a request allocates nothing.
+    private struct RequestScratch {
+        var descriptors: [Descriptor] = []
+        var mapped: [BufferMapping] = []
+    }
+
     private func workerLoop() {
+        var scratch = RequestScratch()
         var seen = notifications.load(ordering: .acquiring)
         while true {
             // Often the driver publishes more at once: catch it spinning.
@@ -304,7 +314,9 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
             }
             guard let queue = next.queue else { return }
             seen = notifications.load(ordering: .acquiring)
-            serve(queue, features: next.features)
+            serve(queue, features: next.features, scratch: &scratch)
+            // No mapping outlives the batch (a reset may follow).
+            scratch.mapped.removeAll(keepingCapacity: true)
             state.withLock { $0.busy = false }
             state.broadcast(Condition.idle.rawValue)
         }
@@ -313,7 +325,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// Serves chains until the ring is empty (re-checked after clearing
     /// NO_NOTIFY, so a chain published meanwhile is not missed) or a reset
     /// asks the worker to stop.
-    private func serve(_ queue: QueueDevice, features: VirtioFeatures) {
+    private func serve(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) {
         do throws(ChainError) {
             while !stopRequested.load(ordering: .acquiring) {
                 try queue.suppressNotifications(true)
@@ -322,7 +334,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
                 // again.
                 var batch = try queue.pendingCount()
                 while batch > 0, !stopRequested.load(ordering: .acquiring) {
-                    guard try serveOne(queue, features: features) else { return }
+                    guard try serveOne(queue, features: features, scratch: &scratch) else { return }
                     batch -= 1
                     if batch == 0 { batch = try queue.pendingCount() }
                 }
@@ -337,20 +349,21 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// One request: map every buffer (read-only when device-readable), let
     /// the device logic serve it, unmap, publish the used element, raise
     /// the interrupt. False when the device had to ask for a reset.
-    private func serveOne(_ queue: QueueDevice, features: VirtioFeatures) throws(ChainError) -> Bool {
-        let (head, descriptors) = try queue.takeChain()
-        var mapped: [BufferMapping] = []
-        mapped.reserveCapacity(descriptors.count)
+    private func serveOne(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) throws(ChainError) -> Bool {
+        let head = try queue.takeChain(into: &scratch.descriptors)
+        let descriptors = scratch.descriptors
+        scratch.mapped.removeAll(keepingCapacity: true)
         for descriptor in descriptors {
             do throws(BackendAccessError) {
-                mapped.append(try accessor.map(descriptor.dmaAddress, length: Int(descriptor.length),
-                                               access: descriptor.isWritable ? .writable : .readOnly))
+                scratch.mapped.append(try accessor.map(descriptor.dmaAddress, length: Int(descriptor.length),
+                                                       access: descriptor.isWritable ? .writable : .readOnly))
             } catch {
-                accessor.unmap(mapped)
+                accessor.unmap(scratch.mapped)
                 needsReset("cannot map a buffer of the chain at \(head): \(error)")
                 return false
             }
         }
+        let mapped = scratch.mapped
         let firstWritable = descriptors.firstIndex(where: \.isWritable) ?? descriptors.count
         let chain = MappedChain(head: head, descriptors: descriptors, buffers: mapped, firstWritable: firstWritable)
         let written: UInt32
@@ -370,13 +383,20 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     }
 
     /// Sets an InterruptStatus bit and wakes the driver if it sleeps.
+    ///
+    /// Without a lock: the driver counts itself in `driverWaiting` before
+    /// it checks `interrupts`, and this counts the interrupt before it
+    /// checks `driverWaiting`, both sequentially consistent, so at least
+    /// one of the two sees the other. A driver seen waiting may have
+    /// checked just before the count moved: taking the monitor's lock
+    /// waits until it sleeps, so the broadcast cannot fall between its
+    /// check and its sleep.
     private func raise(_ cause: InterruptCause) {
-        let wake = state.withLock { registers -> Bool in
-            registers.interruptStatus.insert(cause)
-            interrupts.wrappingAdd(1, ordering: .releasing)
-            return registers.driverWaiting > 0
-        }
-        if wake { state.broadcast(Condition.interrupt.rawValue) }
+        interruptStatus.bitwiseOr(cause.rawValue, ordering: .releasing)
+        interrupts.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        guard driverWaiting.load(ordering: .sequentiallyConsistent) > 0 else { return }
+        state.withLock { _ in }
+        state.broadcast(Condition.interrupt.rawValue)
     }
 
     /// DEVICE_NEEDS_RESET with a configuration-change interrupt; the worker
@@ -407,12 +427,12 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// one that never comes.
     func waitForInterrupt(after seen: UInt64) -> UInt64? {
         if Spin.until({ interrupts.load(ordering: .acquiring) > seen }) { return interrupts.load(ordering: .acquiring) }
-        state.withLock { $0.driverWaiting += 1 }
+        driverWaiting.wrappingAdd(1, ordering: .sequentiallyConsistent)
         let count = state.wait(on: Condition.interrupt.rawValue, seconds: Self.interruptTimeoutSeconds) { registers -> UInt64? in
             let count = interrupts.load(ordering: .acquiring)
             return count > seen || registers.status.contains(.needsReset) ? count : nil
         }
-        state.withLock { $0.driverWaiting -= 1 }
+        driverWaiting.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return count
     }
 }
