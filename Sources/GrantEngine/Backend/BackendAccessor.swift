@@ -122,9 +122,6 @@ public final class BackendAccessor: Sendable {
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
-        // Borrowed and cached buffers (every buffer of a direct device) need
-        // no unmap at all: skip the gathering and the hypercall.
-        guard buffers.contains(where: \.ownsPages) else { return Hypercalls.UnmapResult() }
         // The handles gathered into one array of the final size: walking
         // nested lazy views, or copying each page mapping (two retains and
         // releases) into a growing array, cost more than the unmaps.
@@ -133,6 +130,9 @@ public final class BackendAccessor: Sendable {
             owned += 1
             pageCount += buffer.pages.count
         }
+        // Borrowed and cached buffers (every buffer of a direct device) need
+        // no unmap at all: no gathering, no hypercall.
+        guard owned > 0 else { return Hypercalls.UnmapResult() }
         var handles: [MapHandle] = []
         handles.reserveCapacity(pageCount)
         for buffer in buffers where buffer.ownsPages {

@@ -45,11 +45,11 @@ final class Frame: @unchecked Sendable {
     /// `slot` still holds `token` (checked under the lock, which a revoke
     /// takes too); returns whether it did.
     func withBytes<E: Error>(ifLive slot: MapSlot, token: UInt64, _ body: (UnsafeMutableRawPointer) throws(E) -> Void) throws(E) -> Bool {
-        lock()
-        defer { locked.store(false, ordering: .releasing) }
-        guard slot.isLive(token) else { return false }
-        try body(base)
-        return true
+        try withBytes { (page: UnsafeMutableRawPointer) throws(E) -> Bool in
+            guard slot.isLive(token) else { return false }
+            try body(page)
+            return true
+        }
     }
 
     /// Runs `body` with the bytes of two frames (possibly the same one),

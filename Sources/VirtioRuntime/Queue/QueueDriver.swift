@@ -147,7 +147,6 @@ final class QueueDriver {
         return tokens
     }
 
-    /// Encodes `descriptor` on the stack and writes its 16 bytes.
     /// Writes the descriptors of `segments`, linked in order, to the
     /// table entries `indices`: one memory access per run of adjacent
     /// entries (a chain on reused descriptors is one run).
