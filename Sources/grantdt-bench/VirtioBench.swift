@@ -90,22 +90,20 @@ enum VirtioBench {
         _ = try Measure.interleavedMedians(runs: runs, probes.enumerated().map { index, probe in
             { results[index].append(try probe()) }
         })
-        let rates = results.map { results -> Double in
-            let sorted = results.dropFirst().map(\.requestsPerSecond).sorted()
-            return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-        }
+        let rates = results.map { median($0.dropFirst().map(\.requestsPerSecond)) }
         return (rates, results.map(\.last))
     }
 
     /// `HandoverBound`'s requests per second, median of `runs` after a
     /// warm-up run, at the probe's queue depth.
     private static func handoverBound(size: Int, requests: Int) -> Double {
-        var rates: [Double] = []
-        _ = Measure.median(runs: runs) {
-            rates.append(HandoverBound.requestsPerSecond(size: size, depth: 8, requests: requests))
-        }
-        let sorted = rates.dropFirst().sorted()
-        return sorted[sorted.count / 2]
+        let rates = (0...runs).map { _ in HandoverBound.requestsPerSecond(size: size, depth: 8, requests: requests) }
+        return median(rates.dropFirst())
+    }
+
+    private static func median<C: Collection<Double>>(_ values: C) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 
     /// Seconds per memcpy of `bytes`, copying successive chunks of an 8 MiB
