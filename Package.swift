@@ -56,7 +56,7 @@ let package = Package(
             dependencies: ["DeviceTree", "SystemIO", "XLConfig", "GuestLayout", "GrantEngine", "VirtioRuntime"],
             swiftSettings: strict
         ),
-        .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DeviceTreeTests", dependencies: ["DeviceTree", "CLibFDT", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"], swiftSettings: strict),
         .testTarget(name: "SystemIOTests", dependencies: ["SystemIO", "TestSupport"], swiftSettings: strict),
         .testTarget(

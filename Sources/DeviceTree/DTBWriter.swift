@@ -6,7 +6,8 @@ import CLibFDT
 /// libfdt accepts duplicate names, properties after subnodes and unclosed
 /// nodes in this mode, so the writer checks the tree first and refuses
 /// anything dtc would reject. The same tree always gives the same bytes:
-/// calls happen in model order into a zeroed buffer.
+/// calls happen in model order into a zeroed buffer. Property names are
+/// shared as libfdt shares them, by `StringsBlock` (see there why).
 public enum DTBWriter {
     /// Deepest nesting accepted below the root (the reader uses the same).
     public static let maxDepth = 256
@@ -23,10 +24,9 @@ public enum DTBWriter {
         }
     }
 
-    /// Header + reservation map + structure block + every property's name
-    /// as if none were shared: never smaller than libfdt needs. (Counting
-    /// each name once would need a set of names; the spare bytes of the
-    /// zeroed buffer cost less than hashing every name.)
+    /// Header + reservation map + structure block + every property's name:
+    /// what libfdt needs while it stores a name per property (the shared
+    /// block made afterwards is never larger).
     static func upperBoundSize(of tree: DeviceTree) -> Int {
         // The header (40 bytes, padded to 48), the reservation map, FDT_END.
         var size = 48 + 16 * (tree.reservations.count + 1) + 4
@@ -49,9 +49,10 @@ public enum DTBWriter {
         defer { buffer.deallocate() }
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
         let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
-        let emitter = Emitter(fdt: fdt)
+        var emitter = Emitter(fdt: fdt)
         do throws(EmitFailure) {
-            try emitter.call("fdt_create") { fdt_create(fdt, Int32(capacity)) }
+            let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
+            try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
             for entry in tree.reservations {
                 try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
             }
@@ -64,6 +65,7 @@ public enum DTBWriter {
             case .failed(let failure): throw failure
             }
         }
+        emitter.shareNames()
         if tree.bootCPUID != 0 {
             fdt_set_boot_cpuid_phys(fdt, tree.bootCPUID)
         }
@@ -78,6 +80,11 @@ public enum DTBWriter {
 
     private struct Emitter {
         let fdt: UnsafeMutableRawPointer
+        /// The block libfdt would have built sharing names.
+        private var strings = StringsBlock()
+        /// Each property's tag, from the structure block's start, and where
+        /// its name is in `strings`.
+        private var names: [(tag: UInt32, offset: Int32)] = []
         /// Empty properties still need a valid pointer: libfdt 1.6.1's
         /// `fdt_property` copies from it even for length 0.
         private static let emptyValue: [UInt8] = [0]
@@ -95,9 +102,10 @@ public enum DTBWriter {
 
         // Names go through `withCString`: passing a String as `const char *`
         // copies it into a new array on every call.
-        func node(_ node: Node) throws(EmitFailure) {
+        mutating func node(_ node: Node) throws(EmitFailure) {
             try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
             for property in node.properties {
+                names.append((grantdt_fdt_size_dt_struct(fdt), strings.offset(of: property.name)))
                 try call("fdt_property") {
                     let bytes = property.value.bytes.isEmpty ? Self.emptyValue : property.value.bytes
                     return bytes.withUnsafeBytes { raw in
@@ -109,6 +117,22 @@ public enum DTBWriter {
                 try self.node(child)
             }
             try call("fdt_end_node") { fdt_end_node(fdt) }
+        }
+
+        /// Replaces the finished blob's one-copy-per-property strings block
+        /// with the shared one and points every property at its name there.
+        /// The shared block is never larger, so it fits where the other was.
+        func shareNames() {
+            let structure = fdt + Int(grantdt_fdt_off_dt_struct(fdt))
+            let nameField = 8  // struct fdt_property: tag, len, nameoff (all big-endian 32-bit)
+            for (tag, offset) in names {
+                let nameOffset = UInt32(bitPattern: strings.size + offset)
+                structure.storeBytes(of: nameOffset.bigEndian, toByteOffset: Int(tag) + nameField, as: UInt32.self)
+            }
+            let block = grantdt_fdt_off_dt_strings(fdt)
+            strings.write(to: fdt + Int(block))
+            fdt_set_size_dt_strings(fdt, UInt32(strings.size))
+            fdt_set_totalsize(fdt, block + UInt32(strings.size))
         }
     }
 }

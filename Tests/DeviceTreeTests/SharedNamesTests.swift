@@ -1,0 +1,82 @@
+import CLibFDT
+import DeviceTree
+import Testing
+import TestSupport
+
+/// The writer lets libfdt store every property name and shares them
+/// itself afterwards (`StringsBlock`). Its blobs must be byte for byte
+/// those of libfdt sharing names on its own, `fdt_property`'s scan and all.
+@Suite struct SharedNamesTests {
+    /// Names where one ends another, in both orders of first use, so that
+    /// a name is found inside a longer one added before or after it.
+    static let names = [
+        "reg", "xreg", "a,reg", "phandle", "linux,phandle", "cells", "#address-cells", "#size-cells",
+        "size-cells", "interrupts", "interrupt", "pts", "s", "compatible", "e", "le", "ible", "x", "linux,x",
+    ]
+
+    @Test func sampleTreeMatchesLibfdt() throws {
+        let tree = SampleTrees.everyValueKind
+        #expect(try Self.firstDifference(DTBWriter.write(tree), LibfdtSharing.write(tree)) == nil)
+    }
+
+    @Test func randomTreesMatchLibfdt() throws {
+        var random = SplitMix64(seed: 0x5eed_57a1)
+        for round in 0..<300 {
+            var values: UInt32 = 0
+            let tree = DeviceTree(root: Self.randomNode("", depth: 0, values: &values, random: &random))
+            let difference = try Self.firstDifference(DTBWriter.write(tree), LibfdtSharing.write(tree))
+            #expect(difference == nil, "round \(round): the blobs differ from byte \(difference ?? 0)")
+            if difference != nil { return }
+        }
+    }
+
+    /// The first offset where the blobs differ (or one ends), nil when equal.
+    private static func firstDifference(_ ours: [UInt8], _ theirs: [UInt8]) -> Int? {
+        let common = min(ours.count, theirs.count)
+        return (0..<common).first { ours[$0] != theirs[$0] } ?? (ours.count == theirs.count ? nil : common)
+    }
+
+    /// A node with up to six of `names` and up to three children. Every
+    /// value is new, so `phandle` properties never collide.
+    private static func randomNode(_ name: String, depth: Int, values: inout UInt32, random: inout SplitMix64) -> Node {
+        var properties: [Property] = []
+        for name in names.shuffled(using: &random).prefix(Int.random(in: 0...6, using: &random)) {
+            values += 1
+            properties.append(Property(name, .u32(values)))
+        }
+        let children = depth < 3 ? Int.random(in: 0...3, using: &random) : 0
+        return Node(name, properties: properties, children: (0..<children).map { index in
+            randomNode("n\(index)", depth: depth + 1, values: &values, random: &random)
+        })
+    }
+}
+
+/// libfdt's sequential writer with its own name sharing: the reference.
+private enum LibfdtSharing {
+    static func write(_ tree: DeviceTree) -> [UInt8] {
+        let capacity = 1 << 16
+        let fdt = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { fdt.deallocate() }
+        var status = fdt_create(fdt, Int32(capacity))
+        for entry in tree.reservations {
+            status |= fdt_add_reservemap_entry(fdt, entry.address, entry.size)
+        }
+        status |= fdt_finish_reservemap(fdt)
+        status |= node(tree.root, fdt)
+        status |= fdt_finish(fdt)
+        #expect(status == 0, "libfdt failed writing the reference")
+        fdt_set_boot_cpuid_phys(fdt, tree.bootCPUID)
+        return Array(UnsafeRawBufferPointer(start: fdt, count: Int(grantdt_fdt_totalsize(fdt))))
+    }
+
+    private static func node(_ node: Node, _ fdt: UnsafeMutableRawPointer) -> Int32 {
+        var status = fdt_begin_node(fdt, node.name)
+        for property in node.properties {
+            status |= property.value.bytes.withUnsafeBytes { fdt_property(fdt, property.name, $0.baseAddress, Int32($0.count)) }
+        }
+        for child in node.children {
+            status |= self.node(child, fdt)
+        }
+        return status | fdt_end_node(fdt)
+    }
+}
