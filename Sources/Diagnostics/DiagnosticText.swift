@@ -14,29 +14,50 @@
 /// and cannot drive the terminal.
 public enum DiagnosticText {
     public static func render(_ diagnostic: Diagnostic) -> String {
-        var head = ""
+        var text = Text()
         if let file = diagnostic.file {
-            head += Printable.escaped(file)
+            text += Printable.escaped(file)
             if let line = diagnostic.line {
-                head += ":\(line)"
-                if let column = diagnostic.column { head += ":\(column)" }
+                text += ":" + String(line)
+                if let column = diagnostic.column { text += ":" + String(column) }
             }
-            head += ": "
+            text += ": "
         }
-        head += "\(diagnostic.severity.rawValue)[\(diagnostic.rule)]: "
-        if diagnostic.line == nil, let node = diagnostic.node { head += "\(Printable.escaped(node)): " }
-        var text = head + Printable.escaped(diagnostic.message) + "\n"
+        text += diagnostic.severity.rawValue + "[" + diagnostic.rule + "]: "
+        if diagnostic.line == nil, let node = diagnostic.node { text += Printable.escaped(node) + ": " }
+        text += Printable.escaped(diagnostic.message) + "\n"
         if let source = diagnostic.sourceLine, let line = diagnostic.line {
             let number = String(line)
-            let gutter = String(repeating: " ", count: number.count)
-            text += " \(number) | \(visible(source))\n"
+            text += " " + number + " | " + visible(source) + "\n"
             if let column = diagnostic.column {
-                let pad = String(repeating: " ", count: max(column - 1, 0))
-                text += " \(gutter) | \(pad)^\(String(repeating: "~", count: diagnostic.span - 1))\n"
+                text += " "
+                text.repeat(" ", number.utf8.count)
+                text += " | "
+                text.repeat(" ", column - 1)
+                text += "^"
+                text.repeat("~", diagnostic.span - 1)
+                text += "\n"
             }
         }
-        if let hint = diagnostic.hint { text += "hint: \(Printable.escaped(hint))\n" }
-        return text
+        if let hint = diagnostic.hint { text += "hint: " + Printable.escaped(hint) + "\n" }
+        return text.string
+    }
+
+    /// A finding's text as UTF-8 bytes: `String(repeating:count:)` and
+    /// interpolation cost more than the rest of a compile's reporting.
+    private struct Text {
+        private var bytes: [UInt8] = []
+
+        init() { bytes.reserveCapacity(256) }
+
+        var string: String { String(decoding: bytes, as: UTF8.self) }
+
+        static func += (text: inout Text, part: String) { text.bytes.append(contentsOf: part.utf8) }
+
+        /// `count` copies of an ASCII character; none when `count` < 1.
+        mutating func `repeat`(_ character: Unicode.Scalar, _ count: Int) {
+            bytes.append(contentsOf: repeatElement(UInt8(character.value), count: max(count, 0)))
+        }
     }
 
     /// Tabs become one space so the caret lines up (columns count a tab as

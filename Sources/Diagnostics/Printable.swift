@@ -10,7 +10,7 @@ public enum Printable {
     /// `text` with tab, newline and carriage return as `\t`, `\n`, `\r`,
     /// the other C0 controls and DEL as `\xNN`, and C1 controls as `\u{NN}`.
     public static func escaped(_ text: String) -> String {
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        guard !isPrintableASCII(text), text.unicodeScalars.contains(where: isControl) else { return text }
         var result = ""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -25,5 +25,12 @@ public enum Printable {
             }
         }
         return result
+    }
+
+    /// Whether every byte is printable ASCII (space to `~`): most text is,
+    /// and then a byte loop answers sooner than decoding scalars.
+    private static func isPrintableASCII(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in bytes.allSatisfy { $0 >= 0x20 && $0 < 0x7f } }
     }
 }
