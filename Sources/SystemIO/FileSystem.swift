@@ -121,10 +121,13 @@ public enum FileSystem {
         }
     }
 
+    /// Splits at the last `/`, searched as a byte: a `Character` search
+    /// costs more than the rest of planning a thousand-guest compile.
     static func split(_ path: String) -> (directory: String, name: String) {
-        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
         let directory = String(path[..<slash])
-        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+        return (directory.isEmpty ? "/" : directory, String(path[utf8.index(after: slash)...]))
     }
 }
 

@@ -149,7 +149,8 @@ struct CompileRequest: Equatable {
     /// `guest.cfg` → `guest.dtb`; any other name gets `.dtb` appended.
     static func blobName(_ config: String) -> String {
         let name = FileSystem.baseName(config)
-        return (name.hasSuffix(".cfg") && name.count > 4 ? String(name.dropLast(4)) : name) + ".dtb"
+        let stem = name.utf8.count > 4 && name.hasSuffix(".cfg") ? name.utf8.dropLast(4) : name.utf8[...]
+        return String(Substring(stem)) + ".dtb"
     }
 
     /// Writes a guest's outputs when it compiled without errors: every
