@@ -34,6 +34,7 @@ enum TreeRules {
                 labels[label, default: []].append(path)
             }
             let repeatedProperty = firstRepeat(node.properties, \.name)
+            var mayHavePhandle = false
             for (index, property) in node.properties.enumerated() {
                 if let problem = Names.propertyNameProblem(property.name) {
                     throw .badPropertyName(path: path, problem: problem)
@@ -42,8 +43,9 @@ enum TreeRules {
                 if let problem = shapeProblem(property.value) {
                     throw .shapeMismatch(path: path, property: property.name, problem: problem)
                 }
+                mayHavePhandle = mayHavePhandle || TreeRules.phandleNameLengths.contains(property.name.utf8.count)
             }
-            if let phandle = node.phandle {
+            if mayHavePhandle, let phandle = node.phandle {
                 phandles[phandle, default: []].append(path)
             }
             let repeatedChild = firstRepeat(node.children, \.name)
@@ -56,6 +58,10 @@ enum TreeRules {
             }
         }
     }
+
+    /// The byte lengths of `phandle` and `linux,phandle`: a node without a
+    /// property of either length has no phandle, and most nodes have none.
+    static let phandleNameLengths = ["phandle".utf8.count, "linux,phandle".utf8.count]
 
     /// The index of the first element whose name an earlier one has, or
     /// nil. A node's properties and most nodes' children are few: comparing
