@@ -1,0 +1,99 @@
+import Glibc
+
+/// The size of a DTB's strings block as libfdt fills it
+/// (`fdt_find_add_string_`): property names, NUL-terminated, in first-use
+/// order, each left out when it is already there as a stored name or the
+/// tail of one (libfdt finds "phandle" inside "linux,phandle").
+///
+/// A guest adds about 70 names, 20 of them distinct: names seen before
+/// are found by hash in `known`; only a name not seen yet is compared
+/// with the tails of the stored ones.
+struct StringsBlock {
+    /// The block's size in bytes.
+    private(set) var size = 0
+    /// The stored names, without their NULs.
+    private var bytes: [UInt8] = []
+    private var stored: [Range<Int>] = []
+    /// Every name found or stored so far, as a range of `bytes`, by hash
+    /// (open addressing; a power-of-two count, at most half full).
+    private var known = [Range<Int>?](repeating: nil, count: 64)
+    private var knownCount = 0
+
+    /// Adds a property name as libfdt does: stores it unless present.
+    mutating func add(_ name: String) {
+        var name = name
+        name.withUTF8 { name in
+            let hash = Self.hash(name)
+            guard !isKnown(name, hash: hash) else { return }
+            if let tail = storedTail(equalTo: name) {
+                remember(tail, hash: hash)
+            } else {
+                remember(store(name), hash: hash)
+            }
+        }
+    }
+
+    /// Whether `name` was found or stored before.
+    private func isKnown(_ name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Bool {
+        let mask = known.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while let range = known[slot] {
+            if range.count == name.count, equal(range, name) { return true }
+            slot = (slot + 1) & mask
+        }
+        return false
+    }
+
+    /// The tail of a stored name equal to `name`, if any. The empty name
+    /// matches any stored name's NUL.
+    private func storedTail(equalTo name: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        guard let last = name.last else { return stored.first.map { $0.upperBound..<$0.upperBound } }
+        for range in stored where range.count >= name.count && bytes[range.upperBound - 1] == last {
+            let tail = (range.upperBound - name.count)..<range.upperBound
+            if equal(tail, name) { return tail }
+        }
+        return nil
+    }
+
+    /// Whether the stored bytes in `range` are `name`'s (of the same count).
+    private func equal(_ range: Range<Int>, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !range.isEmpty else { return true }
+        return bytes.withUnsafeBufferPointer { bytes in
+            guard let base = bytes.baseAddress, let name = name.baseAddress else { return false }
+            return memcmp(base + range.lowerBound, name, range.count) == 0
+        }
+    }
+
+    private mutating func store(_ name: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        let range = bytes.count..<(bytes.count + name.count)
+        bytes.append(contentsOf: name)
+        stored.append(range)
+        size += name.count + 1
+        return range
+    }
+
+    private mutating func remember(_ range: Range<Int>, hash: UInt64) {
+        if 2 * (knownCount + 1) > known.count { grow() }
+        let mask = known.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while known[slot] != nil { slot = (slot + 1) & mask }
+        known[slot] = range
+        knownCount += 1
+    }
+
+    /// Doubles `known`, rehashing every name.
+    private mutating func grow() {
+        let ranges = known.compactMap { $0 }
+        known = [Range<Int>?](repeating: nil, count: known.count * 2)
+        knownCount = 0
+        for range in ranges {
+            let hash = bytes.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[range])) }
+            remember(range, hash: hash)
+        }
+    }
+
+    /// FNV-1a.
+    private static func hash(_ name: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        name.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+    }
+}
