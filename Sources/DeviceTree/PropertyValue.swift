@@ -88,23 +88,28 @@ extension PropertyValue {
 
     /// One `<...>` group whose cells may mix numbers and phandle references.
     public static func cells(_ values: [Cell]) -> PropertyValue {
-        var phandles: [Int] = []
-        for (index, cell) in values.enumerated() {
-            if case .phandle = cell { phandles.append(index) }
-        }
         let bytes = [UInt8].bigEndian(values.lazy.map(\.value))
-        guard !phandles.isEmpty else { return PropertyValue(bytes: bytes, layout: .cellGroups(size: values.count, count: 1)) }
-        return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
+        let leads = values.first?.isReference ?? false, follows = values.dropFirst().contains { $0.isReference }
+        switch (leads, follows) {
+        case (false, false):
+            return PropertyValue(bytes: bytes, layout: .cellGroups(size: values.count, count: 1))
+        case (true, false) where values.count <= leadingReference.count:
+            return PropertyValue(bytes: bytes, layout: leadingReference[values.count - 1])
+        default:
+            let phandles = values.indices.filter { values[$0].isReference }
+            return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
+        }
     }
 
     /// A single phandle reference (`interrupt-parent = <&gic>`).
     public static func phandle(_ value: UInt32) -> PropertyValue {
-        PropertyValue(bytes: .bigEndian(value), layout: singlePhandle)
+        PropertyValue(bytes: .bigEndian(value), layout: leadingReference[0])
     }
 
-    /// `phandle`'s shape, allocated once: most nodes of a guest tree have
-    /// an `interrupt-parent`.
-    private static let singlePhandle = Layout.segments([.cells(count: 1, phandles: [0])])
+    /// The shapes of one group of 1 to 4 cells whose first cell alone is a
+    /// phandle, made once: most references are `<&node arguments...>`
+    /// (`interrupt-parent`, `iommus`), and a shape is two allocations.
+    private static let leadingReference = (1...4).map { count in Layout.segments([.cells(count: count, phandles: [0])]) }
 
     /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
     /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
@@ -175,6 +180,10 @@ public enum Cell: Hashable, Sendable {
         switch self {
         case .number(let value), .phandle(let value): value
         }
+    }
+
+    fileprivate var isReference: Bool {
+        if case .phandle = self { true } else { false }
     }
 }
 

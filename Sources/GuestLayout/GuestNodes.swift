@@ -77,13 +77,11 @@ struct GuestNodes {
 
     /// Before finalisation every bank has a node with a zero `reg`.
     func memory(_ bank: AddressRange) -> Node {
-        Node(Self.memoryNodeName(bank), properties: [
+        Node(Self.unitName("memory", bank.base), properties: [
             Property("device_type", Constant.memory),
             Property("reg", .u64Pairs([(0, 0)])),
         ])
     }
-
-    static func memoryNodeName(_ bank: AddressRange) -> String { unitName("memory", bank.base) }
 
     func gic() -> Node {
         let map = plan.template.memoryMap
@@ -168,13 +166,13 @@ struct GuestNodes {
 
     func virtio(_ device: PlacedDevice) -> Node {
         let slot = device.slot
-        var node = Node(Self.unitName("virtio", slot.base), properties: [
-            Property("compatible", Constant.virtioMMIO),
-            Property("reg", .u64Pairs([(slot.base, plan.template.virtioMMIO.deviceSize)])),
-            Property("interrupts", .cells(Self.interrupt(slot.spi, type: Self.edgeRising))),
-            Property("interrupt-parent", interruptParent),
-            Property("dma-coherent", .empty),
-        ])
+        var node = Node(Self.unitName("virtio", slot.base))
+        node.properties.reserveCapacity(6)
+        node.properties.append(Property("compatible", Constant.virtioMMIO))
+        node.properties.append(Property("reg", .u64Pairs([(slot.base, plan.template.virtioMMIO.deviceSize)])))
+        node.properties.append(Property("interrupts", .cells(Self.interrupt(slot.spi, type: Self.edgeRising))))
+        node.properties.append(Property("interrupt-parent", interruptParent))
+        node.properties.append(Property("dma-coherent", .empty))
         if device.request.grants {
             node.properties.append(Property(
                 "iommus", .cells([.phandle(plan.template.phandles.iommu), .number(device.request.backend)])))
@@ -216,7 +214,24 @@ struct GuestNodes {
     static let levelHigh: UInt32 = 4
     static let levelLow: UInt32 = 8
 
-    private static func unitName(_ name: String, _ address: UInt64) -> String { "\(name)@\(String(address, radix: 16))" }
+    /// `name@address`, the address in lower-case hex as libxl prints it
+    /// (`%PRIx64`), written in one pass: `String(_:radix:)` and string
+    /// interpolation cost more than the rest of a cpu node.
+    private static func unitName(_ name: String, _ address: UInt64) -> String {
+        let digits = max(1, (UInt64.bitWidth - address.leadingZeroBitCount + 3) / 4)
+        let count = name.utf8.count + 1 + digits
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            var index = buffer.initialize(fromContentsOf: name.utf8)
+            buffer[index] = UInt8(ascii: "@")
+            for shift in stride(from: 4 * (digits - 1), through: 0, by: -4) {
+                index += 1
+                buffer[index] = hexDigits[Int(truncatingIfNeeded: address >> UInt64(shift) & 0xf)]
+            }
+            return count
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     private static func split(_ value: UInt64) -> (UInt32, UInt32) {
         (UInt32(truncatingIfNeeded: value >> 32), UInt32(truncatingIfNeeded: value))

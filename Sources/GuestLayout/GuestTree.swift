@@ -31,6 +31,15 @@ struct Finalisation {
     var rngSeed: [UInt8]?
 }
 
+/// Where `build` put the nodes `finalise` patches, as indices of the
+/// root's children: no lookup by name, and no string comparisons.
+struct Placeholders {
+    var chosen: Int
+    /// One node per RAM bank, in bank order.
+    var memory: Range<Int>
+    var hypervisor: Int
+}
+
 /// Builds the tree libxl writes, node by node in libxl's order
 /// (`libxl__prepare_dtb`): placeholders, a 128-byte `rng-seed`, every
 /// memory node. `finalise` then patches it into the tree the guest boots
@@ -39,17 +48,20 @@ enum GuestTree {
     /// libxl's `VIRTIO_DEVICE_TYPE_*`.
     static let genericType = "virtio,device"
 
-    static func build(_ plan: GuestPlan) -> DeviceTree {
+    static func build(_ plan: GuestPlan) -> (tree: DeviceTree, placeholders: Placeholders) {
         let nodes = GuestNodes(plan)
         var root = nodes.root()
-        root.children.reserveCapacity(
-            GuestNodes.mostSingleNodes + plan.template.memoryMap.ramBanks.count + plan.devices.count + plan.copiedNodes.count)
+        let banks = plan.template.memoryMap.ramBanks
+        root.children.reserveCapacity(GuestNodes.mostSingleNodes + banks.count + plan.devices.count + plan.copiedNodes.count)
+        let chosen = root.children.count
         root.children.append(nodes.chosen())
         root.children.append(nodes.cpus())
         root.children.append(nodes.psci())
-        for bank in plan.template.memoryMap.ramBanks { root.children.append(nodes.memory(bank)) }
+        let memory = root.children.count..<(root.children.count + banks.count)
+        for bank in banks { root.children.append(nodes.memory(bank)) }
         root.children.append(nodes.gic())
         root.children.append(nodes.timer())
+        let hypervisor = root.children.count
         root.children.append(nodes.hypervisor())
         if plan.vuart { root.children.append(nodes.vpl011()) }
         if plan.optee { root.children.append(nodes.optee()) }
@@ -64,42 +76,40 @@ enum GuestTree {
         }
         if plan.rules.iommuNode == .afterVirtioDevices, plan.needsIOMMU { root.children.append(nodes.iommu()) }
         root.children += plan.copiedNodes
-        return DeviceTree(root: root)
+        return (DeviceTree(root: root), Placeholders(chosen: chosen, memory: memory, hypervisor: hypervisor))
     }
 
     /// libxl's finalisation (`libxl__arch_domain_finalise_hw_description`)
     /// of a tree from `build`: the initrd, `rng-seed`, memory and
     /// `hypervisor` placeholders get their values; empty banks' memory
     /// nodes go (libxl NOPs them). Nothing else changes.
-    static func finalise(_ tree: inout DeviceTree, _ plan: GuestPlan, _ final: Finalisation) {
-        patch(&tree, "chosen") { chosen in
-            if plan.hasRamdisk, let initrd = final.initrd {
-                chosen.set("linux,initrd-start", .u64(initrd.base))
-                chosen.set("linux,initrd-end", .u64(initrd.base + initrd.size))
-            }
-            // libxl always writes 128 random bytes; the final tree has the
-            // seed the user asked for, if any (deterministic output by default).
-            if let seed = final.rngSeed {
-                chosen.set("rng-seed", .bytes(seed))
-            } else {
-                chosen.properties.removeAll { $0.name == "rng-seed" }
-            }
-        }
-        for (index, bank) in plan.template.memoryMap.ramBanks.enumerated() {
-            let name = GuestNodes.memoryNodeName(bank), size = index < final.bankSizes.count ? final.bankSizes[index] : 0
-            if size == 0 {
-                tree.root.children.removeAll { $0.name == name }
-            } else {
-                patch(&tree, name) { $0.set("reg", .u64Pairs([(bank.base, size)])) }
-            }
-        }
+    static func finalise(_ tree: inout DeviceTree, at placeholders: Placeholders, _ plan: GuestPlan, _ final: Finalisation) {
+        finaliseChosen(&tree.root.children[placeholders.chosen], plan, final)
         let regions = [plan.template.memoryMap.grantTable] + final.extendedRegions
-        patch(&tree, "hypervisor") { $0.set("reg", .u64Pairs(regions.map { ($0.base, $0.size) })) }
+        tree.root.children[placeholders.hypervisor].set("reg", .u64Pairs(regions.map { ($0.base, $0.size) }))
+        // Last bank first: removing a node leaves the earlier indices valid.
+        for (offset, bank) in plan.template.memoryMap.ramBanks.enumerated().reversed() {
+            let index = placeholders.memory.lowerBound + offset
+            let size = offset < final.bankSizes.count ? final.bankSizes[offset] : 0
+            if size == 0 {
+                tree.root.children.remove(at: index)
+            } else {
+                tree.root.children[index].set("reg", .u64Pairs([(bank.base, size)]))
+            }
+        }
     }
 
-    /// Changes the root's child named `name` in place.
-    private static func patch(_ tree: inout DeviceTree, _ name: String, _ change: (inout Node) -> Void) {
-        guard let index = tree.root.children.firstIndex(where: { $0.name == name }) else { return }
-        change(&tree.root.children[index])
+    private static func finaliseChosen(_ chosen: inout Node, _ plan: GuestPlan, _ final: Finalisation) {
+        if plan.hasRamdisk, let initrd = final.initrd {
+            chosen.set("linux,initrd-start", .u64(initrd.base))
+            chosen.set("linux,initrd-end", .u64(initrd.base + initrd.size))
+        }
+        // libxl always writes 128 random bytes; the final tree has the
+        // seed the user asked for, if any (deterministic output by default).
+        if let seed = final.rngSeed {
+            chosen.set("rng-seed", .bytes(seed))
+        } else {
+            chosen.properties.removeAll { $0.name == "rng-seed" }
+        }
     }
 }
