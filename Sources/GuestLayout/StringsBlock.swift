@@ -14,31 +14,43 @@ struct StringsBlock {
     /// The stored names, without their NULs.
     private var bytes: [UInt8] = []
     private var stored: [Range<Int>] = []
-    /// Every name found or stored so far, as a range of `bytes`, by hash
-    /// (open addressing; a power-of-two count, at most half full).
-    private var known = [Range<Int>?](repeating: nil, count: 64)
+    /// Every name found or stored so far, by hash (open addressing; a
+    /// power-of-two count, at most half full).
+    private var known = [Entry](repeating: .empty, count: 64)
     private var knownCount = 0
+
+    /// A name found or stored: its hash and where its bytes are.
+    private struct Entry {
+        static let empty = Entry(hash: 0, range: 0..<0, isUsed: false)
+        var hash: UInt64
+        var range: Range<Int>
+        var isUsed: Bool
+    }
+
+    /// Room for a guest's names without growing.
+    init() {
+        bytes.reserveCapacity(512)
+        stored.reserveCapacity(32)
+    }
 
     /// Adds a property name as libfdt does: stores it unless present.
     mutating func add(_ name: String) {
         var name = name
-        name.withUTF8 { name in
-            let hash = Self.hash(name)
-            guard !isKnown(name, hash: hash) else { return }
-            if let tail = storedTail(equalTo: name) {
-                remember(tail, hash: hash)
-            } else {
-                remember(store(name), hash: hash)
-            }
-        }
+        name.withUTF8 { add(utf8: $0) }
     }
 
-    /// Whether `name` was found or stored before.
+    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) {
+        let hash = Self.hash(name)
+        guard !isKnown(name, hash: hash) else { return }
+        remember(Entry(hash: hash, range: storedTail(equalTo: name) ?? store(name), isUsed: true))
+    }
+
     private func isKnown(_ name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Bool {
         let mask = known.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
-        while let range = known[slot] {
-            if range.count == name.count, equal(range, name) { return true }
+        while known[slot].isUsed {
+            let entry = known[slot]
+            if entry.hash == hash, entry.range.count == name.count, equal(entry.range, name) { return true }
             slot = (slot + 1) & mask
         }
         return false
@@ -72,24 +84,21 @@ struct StringsBlock {
         return range
     }
 
-    private mutating func remember(_ range: Range<Int>, hash: UInt64) {
+    private mutating func remember(_ entry: Entry) {
         if 2 * (knownCount + 1) > known.count { grow() }
         let mask = known.count - 1
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while known[slot] != nil { slot = (slot + 1) & mask }
-        known[slot] = range
+        var slot = Int(truncatingIfNeeded: entry.hash) & mask
+        while known[slot].isUsed { slot = (slot + 1) & mask }
+        known[slot] = entry
         knownCount += 1
     }
 
-    /// Doubles `known`, rehashing every name.
+    /// Doubles `known`, placing every entry anew.
     private mutating func grow() {
-        let ranges = known.compactMap { $0 }
-        known = [Range<Int>?](repeating: nil, count: known.count * 2)
+        let entries = known.filter(\.isUsed)
+        known = [Entry](repeating: .empty, count: known.count * 2)
         knownCount = 0
-        for range in ranges {
-            let hash = bytes.withUnsafeBufferPointer { Self.hash(UnsafeBufferPointer(rebasing: $0[range])) }
-            remember(range, hash: hash)
-        }
+        for entry in entries { remember(entry) }
     }
 
     /// FNV-1a.
