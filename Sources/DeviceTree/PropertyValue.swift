@@ -114,15 +114,27 @@ extension PropertyValue {
     /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
     /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
     public static func u64Pairs(_ pairs: [(UInt64, UInt64)]) -> PropertyValue {
-        // Written in one pass: libxl's 257-entry hypervisor placeholder made
-        // appending group by group (copying the shape each time) quadratic.
-        let bytes = [UInt8].written(count: pairs.count * 16) { raw in
-            for (index, (address, size)) in pairs.enumerated() {
+        encodedPairs(count: pairs.count) { pairs[$0] }
+    }
+
+    /// `count` copies of one pair, as `u64Pairs(Array(repeating:count:))`
+    /// without the array: libxl's zeroed `reg` placeholders run to 257.
+    public static func u64Pairs(repeating pair: (UInt64, UInt64), count: Int) -> PropertyValue {
+        encodedPairs(count: count) { _ in pair }
+    }
+
+    /// `count` pairs, the `index`-th from `pair(index)`, written in one pass
+    /// (appending group by group, copying the shape each time, was
+    /// quadratic in the pairs).
+    private static func encodedPairs(count: Int, _ pair: (Int) -> (UInt64, UInt64)) -> PropertyValue {
+        let bytes = [UInt8].written(count: count * 16) { raw in
+            for index in 0..<count {
+                let (address, size) = pair(index)
                 raw.storeBytes(of: address.bigEndian, toByteOffset: index * 16, as: UInt64.self)
                 raw.storeBytes(of: size.bigEndian, toByteOffset: index * 16 + 8, as: UInt64.self)
             }
         }
-        return PropertyValue(bytes: bytes, layout: .cellGroups(size: 4, count: pairs.count))
+        return PropertyValue(bytes: bytes, layout: .cellGroups(size: 4, count: count))
     }
 
     /// One NUL-terminated string.

@@ -115,10 +115,9 @@ struct GuestNodes {
     /// `reg` is a zeroed placeholder for the grant table and every
     /// extended-region slot.
     func hypervisor() -> Node {
-        let placeholder = Array(repeating: (UInt64(0), UInt64(0)), count: plan.rules.extendedRegionSlots + 1)
-        return Node("hypervisor", properties: [
+        Node("hypervisor", properties: [
             Property("compatible", .strings(["xen,xen-\(version)", "xen,xen"])),
-            Property("reg", .u64Pairs(placeholder)),
+            Property("reg", .u64Pairs(repeating: (0, 0), count: plan.rules.extendedRegionSlots + 1)),
             Property("interrupts", .cells(Self.interrupt(plan.template.interrupts.eventChannel, type: Self.levelLow))),
             Property("interrupt-parent", interruptParent),
         ])

@@ -56,6 +56,11 @@ import Testing
         }
         #expect(PropertyValue.u64(0x0102_0304_0506_0708).bytes == [1, 2, 3, 4, 5, 6, 7, 8])
         #expect(PropertyValue.u64Pairs([(0x1_0000_0002, 3)]).bytes == bigEndian([1, 2, 0, 3]))
+        for count in [0, 1, 257] {
+            let repeated = PropertyValue.u64Pairs(repeating: (5, 0x6_0000_0007), count: count)
+            let listed = PropertyValue.u64Pairs(Array(repeating: (5, 0x6_0000_0007), count: count))
+            #expect(repeated.bytes == listed.bytes && repeated.shape == listed.shape)
+        }
         for count in 1...6 {
             let cells = [Cell.phandle(9)] + (1..<count).map { Cell.number(UInt32($0)) }
             #expect(PropertyValue.cells(cells).bytes == bigEndian([9] + (1..<count).map { UInt32($0) }))
