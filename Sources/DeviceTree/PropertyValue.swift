@@ -143,8 +143,7 @@ extension PropertyValue {
     /// A string list: each string NUL-terminated, concatenated.
     public static func strings(_ values: [String]) -> PropertyValue { encoded(values) }
 
-    /// `values` NUL-terminated and concatenated, in one allocation of the
-    /// exact size.
+    /// `values` NUL-terminated and concatenated, in one allocation.
     private static func encoded<Values: Collection<String>>(_ values: Values) -> PropertyValue {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(values.reduce(0) { $0 + $1.utf8.count + 1 })
@@ -246,10 +245,11 @@ extension PropertyValue: Hashable {
 }
 
 extension Array where Element == UInt8 {
-    /// `count` bytes written by `fill` into scratch space, then copied
-    /// into an array of the exact size: the cheapest way to a new array
-    /// of computed bytes (`init(unsafeUninitializedCapacity:)` is not
-    /// specialised and looks up the storage type on every call).
+    /// `count` bytes written by `fill` (which writes every one) into
+    /// scratch space, then copied into an array of the exact size: the
+    /// cheapest way to a new array of computed bytes
+    /// (`init(unsafeUninitializedCapacity:)` is not specialised and looks
+    /// up the storage type on every call).
     static func written(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
         withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { scratch in
             fill(scratch)
@@ -270,13 +270,12 @@ extension Array where Element == UInt8 {
         return [byte(56), byte(48), byte(40), byte(32), byte(24), byte(16), byte(8), byte(0)]
     }
 
-    /// `words` as big-endian bytes, written in place (one `append` per
-    /// byte cost four capacity checks per byte).
-    static func bigEndian<Words: Collection>(_ words: Words) -> [UInt8] where Words.Element: FixedWidthInteger {
-        let size = MemoryLayout<Words.Element>.size
-        return written(count: words.count * size) { raw in
+    /// `words` as big-endian bytes, four per word, written in place (one
+    /// `append` per byte cost four capacity checks per byte).
+    static func bigEndian(_ words: some Collection<UInt32>) -> [UInt8] {
+        written(count: words.count * 4) { raw in
             for (index, word) in words.enumerated() {
-                raw.storeBytes(of: word.bigEndian, toByteOffset: index * size, as: Words.Element.self)
+                raw.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
             }
         }
     }

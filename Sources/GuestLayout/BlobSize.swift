@@ -20,7 +20,7 @@ enum BlobSize {
         var strings = StringsBlock()
 
         /// Pre-order, children in order: the order libxl writes in. Nodes
-        /// and properties are read in place, never copied.
+        /// and properties are read by index: iterating copies each one.
         mutating func add(_ node: Node) {
             structure += 4 + align4(node.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
             for index in node.properties.indices {

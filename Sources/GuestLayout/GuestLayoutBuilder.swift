@@ -119,7 +119,7 @@ private struct Stage {
                 report(LayoutRules.virtioTypeMissing, device.location, "virtio device with `transport=mmio` has no `type=`")
                 continue
             }
-            if !type.value.hasPrefix(GuestTree.genericType) {
+            if !type.value.hasPrefix(GuestNodes.genericType) {
                 let (why, hint) = Self.gluedType(type.value)
                 report(LayoutRules.virtioTypeInvalid, type.location, "`Invalid type for virtio device: \(type.value)`" + why, hint: hint)
             }

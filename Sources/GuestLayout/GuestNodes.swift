@@ -6,15 +6,17 @@ import DeviceTree
 /// are encoded once per process (`Constant`), and `interrupt-parent`,
 /// which most nodes repeat, once per guest.
 struct GuestNodes {
-    static let gicLabel = "gic"
-    static let iommuLabel = "xen_iommu"
+    /// libxl's `VIRTIO_DEVICE_TYPE_*`.
+    static let genericType = "virtio,device"
     static let i2cType = "virtio,device22"
     static let gpioType = "virtio,device29"
-    static let rngSeedSize = 128
-    /// The root's children that appear at most once (chosen, cpus, psci,
-    /// gic, timer, hypervisor, vpl011, firmware, pcie, xen_iommu): with the
-    /// memory, virtio and copied nodes, the root's capacity.
-    static let mostSingleNodes = 10
+    /// How many of the root's children appear at most once (chosen, cpus,
+    /// psci, gic, timer, hypervisor, vpl011, firmware, pcie, xen_iommu):
+    /// with the memory, virtio and copied nodes, the root's capacity.
+    static let singletons = 10
+    private static let gicLabel = "gic"
+    private static let iommuLabel = "xen_iommu"
+    private static let rngSeedSize = 128
 
     private let plan: GuestPlan
     /// `"4.19"`: in `model`, `compatible` and the hypervisor's `compatible`.
@@ -51,7 +53,7 @@ struct GuestNodes {
     }
 
     /// mpidr of vCPU `index`: 16 per AFF0, then AFF1 (`libxl__compute_mpdir`).
-    static func mpidr(_ index: Int) -> UInt32 { UInt32(index & 0xf) | UInt32((index >> 4) & 0xff) << 8 }
+    private static func mpidr(_ index: Int) -> UInt32 { UInt32(index & 0xf) | UInt32((index >> 4) & 0xff) << 8 }
 
     func cpus() -> Node {
         let compatible = plan.arch == .arm64 ? Constant.armv8 : Constant.cortexA15
@@ -204,14 +206,14 @@ struct GuestNodes {
     // MARK: Encodings
 
     /// `<is_ppi, id - 16 or 32, 0xf << 8 | type>`, the GIC binding's three cells.
-    static func interrupt(_ id: UInt32, type: UInt32) -> [UInt32] {
+    private static func interrupt(_ id: UInt32, type: UInt32) -> [UInt32] {
         let ppi = id < 32
         return [ppi ? 1 : 0, id - (ppi ? 16 : 32), 0xf << 8 | type]
     }
 
-    static let edgeRising: UInt32 = 1
-    static let levelHigh: UInt32 = 4
-    static let levelLow: UInt32 = 8
+    private static let edgeRising: UInt32 = 1
+    private static let levelHigh: UInt32 = 4
+    private static let levelLow: UInt32 = 8
 
     /// `name@address`, the address in lower-case hex as libxl prints it
     /// (`%PRIx64`), written in one pass: `String(_:radix:)` and string
@@ -237,7 +239,8 @@ struct GuestNodes {
     }
 }
 
-/// Values every guest tree has, encoded once per process.
+/// Values every guest tree has, encoded once per process: each guest's
+/// copies share their bytes.
 private enum Constant {
     static let cpu = PropertyValue.string("cpu")
     static let armv8 = PropertyValue.string("arm,armv8")

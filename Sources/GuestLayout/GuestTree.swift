@@ -45,14 +45,11 @@ struct Placeholders {
 /// memory node. `finalise` then patches it into the tree the guest boots
 /// with, as libxl patches its blob once RAM is laid out.
 enum GuestTree {
-    /// libxl's `VIRTIO_DEVICE_TYPE_*`.
-    static let genericType = "virtio,device"
-
     static func build(_ plan: GuestPlan) -> (tree: DeviceTree, placeholders: Placeholders) {
         let nodes = GuestNodes(plan)
         var root = nodes.root()
         let banks = plan.template.memoryMap.ramBanks
-        root.children.reserveCapacity(GuestNodes.mostSingleNodes + banks.count + plan.devices.count + plan.copiedNodes.count)
+        root.children.reserveCapacity(GuestNodes.singletons + banks.count + plan.devices.count + plan.copiedNodes.count)
         let chosen = root.children.count
         root.children.append(nodes.chosen())
         root.children.append(nodes.cpus())
@@ -99,6 +96,7 @@ enum GuestTree {
         }
     }
 
+    /// `chosen`'s initrd range and its `rng-seed`, kept or dropped.
     private static func finaliseChosen(_ chosen: inout Node, _ plan: GuestPlan, _ final: Finalisation) {
         if plan.hasRamdisk, let initrd = final.initrd {
             chosen.set("linux,initrd-start", .u64(initrd.base))

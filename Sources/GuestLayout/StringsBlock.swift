@@ -39,12 +39,15 @@ struct StringsBlock {
         name.withUTF8 { add(utf8: $0) }
     }
 
+    /// `add`'s work, outside the `withUTF8` closure: inside it, every
+    /// access to the arrays retained their buffers.
     private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) {
         let hash = Self.hash(name)
         guard !isKnown(name, hash: hash) else { return }
         remember(Entry(hash: hash, range: storedTail(equalTo: name) ?? store(name), isUsed: true))
     }
 
+    /// Whether `name` was found or stored before.
     private func isKnown(_ name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Bool {
         let mask = known.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
@@ -76,6 +79,7 @@ struct StringsBlock {
         }
     }
 
+    /// Appends `name` to the block; where its bytes are.
     private mutating func store(_ name: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         let range = bytes.count..<(bytes.count + name.count)
         bytes.append(contentsOf: name)
@@ -84,6 +88,7 @@ struct StringsBlock {
         return range
     }
 
+    /// Puts `entry` in `known`, growing it to stay at most half full.
     private mutating func remember(_ entry: Entry) {
         if 2 * (knownCount + 1) > known.count { grow() }
         let mask = known.count - 1
