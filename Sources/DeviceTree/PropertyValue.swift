@@ -64,11 +64,21 @@ extension PropertyValue {
     public static var empty: PropertyValue { PropertyValue(bytes: [], shape: []) }
 
     /// One 32-bit cell.
-    public static func u32(_ value: UInt32) -> PropertyValue { cells([value]) }
+    public static func u32(_ value: UInt32) -> PropertyValue {
+        if Int(value) < smallCells.count { return smallCells[Int(value)] }
+        return PropertyValue(bytes: .bigEndian(value), layout: .cellGroups(size: 1, count: 1))
+    }
+
+    /// `u32` of 0 to 3, encoded once: they are most cells of a tree
+    /// (`#address-cells`, `#size-cells`, ...), and copies of a value share
+    /// its bytes.
+    private static let smallCells = (0..<4).map { value in
+        PropertyValue(bytes: .bigEndian(UInt32(value)), layout: .cellGroups(size: 1, count: 1))
+    }
 
     /// A 64-bit number as two cells, high word first.
     public static func u64(_ value: UInt64) -> PropertyValue {
-        cells([UInt32(truncatingIfNeeded: value >> 32), UInt32(truncatingIfNeeded: value)])
+        PropertyValue(bytes: .bigEndian(value), layout: .cellGroups(size: 2, count: 1))
     }
 
     /// One `<...>` group of plain cells.
@@ -78,40 +88,65 @@ extension PropertyValue {
 
     /// One `<...>` group whose cells may mix numbers and phandle references.
     public static func cells(_ values: [Cell]) -> PropertyValue {
-        var phandles: [Int] = []
-        for (index, cell) in values.enumerated() {
-            if case .phandle = cell { phandles.append(index) }
+        let bytes = [UInt8].bigEndian(values.lazy.map(\.value))
+        let leads = values.first?.isReference ?? false, follows = values.dropFirst().contains { $0.isReference }
+        switch (leads, follows) {
+        case (false, false):
+            return PropertyValue(bytes: bytes, layout: .cellGroups(size: values.count, count: 1))
+        case (true, false) where values.count <= leadingReference.count:
+            return PropertyValue(bytes: bytes, layout: leadingReference[values.count - 1])
+        default:
+            let phandles = values.indices.filter { values[$0].isReference }
+            return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
         }
-        let bytes = [UInt8].bigEndian(values.map(\.value))
-        guard !phandles.isEmpty else { return PropertyValue(bytes: bytes, layout: .cellGroups(size: values.count, count: 1)) }
-        return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
     }
 
     /// A single phandle reference (`interrupt-parent = <&gic>`).
-    public static func phandle(_ value: UInt32) -> PropertyValue { cells([Cell.phandle(value)]) }
+    public static func phandle(_ value: UInt32) -> PropertyValue {
+        PropertyValue(bytes: .bigEndian(value), layout: leadingReference[0])
+    }
+
+    /// The shapes of one group of 1 to 4 cells whose first cell alone is a
+    /// phandle, made once: most references are `<&node arguments...>`
+    /// (`interrupt-parent`, `iommus`), and a shape is two allocations.
+    private static let leadingReference = (1...4).map { count in Layout.segments([.cells(count: count, phandles: [0])]) }
 
     /// `(address, size)` pairs of two cells each, one `<...>` group per pair,
     /// for a parent with `#address-cells = <2>` and `#size-cells = <2>`.
     public static func u64Pairs(_ pairs: [(UInt64, UInt64)]) -> PropertyValue {
-        // Built in one pass: libxl's 257-entry hypervisor placeholder made
-        // appending group by group (copying the shape each time) quadratic.
-        var words: [UInt32] = []
-        words.reserveCapacity(pairs.count * 4)
-        for (address, size) in pairs {
-            words.append(UInt32(truncatingIfNeeded: address >> 32))
-            words.append(UInt32(truncatingIfNeeded: address))
-            words.append(UInt32(truncatingIfNeeded: size >> 32))
-            words.append(UInt32(truncatingIfNeeded: size))
+        encodedPairs(count: pairs.count) { pairs[$0] }
+    }
+
+    /// `count` copies of one pair, as `u64Pairs(Array(repeating:count:))`
+    /// without the array: libxl's zeroed `reg` placeholders run to 257.
+    public static func u64Pairs(repeating pair: (UInt64, UInt64), count: Int) -> PropertyValue {
+        encodedPairs(count: count) { _ in pair }
+    }
+
+    /// `count` pairs, the `index`-th from `pair(index)`, written in one pass
+    /// (appending group by group, copying the shape each time, was
+    /// quadratic in the pairs).
+    private static func encodedPairs(count: Int, _ pair: (Int) -> (UInt64, UInt64)) -> PropertyValue {
+        let bytes = [UInt8].written(count: count * 16) { raw in
+            for index in 0..<count {
+                let (address, size) = pair(index)
+                raw.storeBytes(of: address.bigEndian, toByteOffset: index * 16, as: UInt64.self)
+                raw.storeBytes(of: size.bigEndian, toByteOffset: index * 16 + 8, as: UInt64.self)
+            }
         }
-        return PropertyValue(bytes: .bigEndian(words), layout: .cellGroups(size: 4, count: pairs.count))
+        return PropertyValue(bytes: bytes, layout: .cellGroups(size: 4, count: count))
     }
 
     /// One NUL-terminated string.
-    public static func string(_ value: String) -> PropertyValue { strings([value]) }
+    public static func string(_ value: String) -> PropertyValue { encoded(CollectionOfOne(value)) }
 
     /// A string list: each string NUL-terminated, concatenated.
-    public static func strings(_ values: [String]) -> PropertyValue {
+    public static func strings(_ values: [String]) -> PropertyValue { encoded(values) }
+
+    /// `values` NUL-terminated and concatenated, in one allocation.
+    private static func encoded<Values: Collection<String>>(_ values: Values) -> PropertyValue {
         var bytes: [UInt8] = []
+        bytes.reserveCapacity(values.reduce(0) { $0 + $1.utf8.count + 1 })
         for value in values {
             bytes.append(contentsOf: value.utf8)
             bytes.append(0)
@@ -156,6 +191,10 @@ public enum Cell: Hashable, Sendable {
         switch self {
         case .number(let value), .phandle(let value): value
         }
+    }
+
+    fileprivate var isReference: Bool {
+        if case .phandle = self { true } else { false }
     }
 }
 
@@ -206,16 +245,39 @@ extension PropertyValue: Hashable {
 }
 
 extension Array where Element == UInt8 {
+    /// `count` bytes written by `fill` (which writes every one) into
+    /// scratch space, then copied into an array of the exact size: the
+    /// cheapest way to a new array of computed bytes
+    /// (`init(unsafeUninitializedCapacity:)` is not specialised and looks
+    /// up the storage type on every call).
+    static func written(count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Void) -> [UInt8] {
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { scratch in
+            fill(scratch)
+            return [UInt8](UnsafeRawBufferPointer(scratch))
+        }
+    }
+
+    /// One cell's big-endian bytes. An array literal takes the cheapest
+    /// allocation path there is; a guest tree has hundreds of cells.
+    static func bigEndian(_ word: UInt32) -> [UInt8] {
+        let byte = { (shift: UInt32) in UInt8(truncatingIfNeeded: word >> shift) }
+        return [byte(24), byte(16), byte(8), byte(0)]
+    }
+
+    /// Two cells' big-endian bytes, high cell first, as one array literal.
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        let byte = { (shift: UInt64) in UInt8(truncatingIfNeeded: value >> shift) }
+        return [byte(56), byte(48), byte(40), byte(32), byte(24), byte(16), byte(8), byte(0)]
+    }
+
     /// `words` as big-endian bytes, four per word, written in place (one
     /// `append` per byte cost four capacity checks per byte).
-    static func bigEndian(_ words: [UInt32]) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: words.count * 4)
-        bytes.withUnsafeMutableBytes { raw in
+    static func bigEndian(_ words: some Collection<UInt32>) -> [UInt8] {
+        written(count: words.count * 4) { raw in
             for (index, word) in words.enumerated() {
                 raw.storeBytes(of: word.bigEndian, toByteOffset: index * 4, as: UInt32.self)
             }
         }
-        return bytes
     }
 
     func bigEndianU32(at offset: Int) -> UInt32 {

@@ -74,7 +74,7 @@ private struct Stage {
             devices: zip(requests, slots).map { PlacedDevice(request: $0, slot: $1) }, copiedNodes: copied)
         // libxl's order: the tree with placeholders, its size for the
         // domain builder's layout, then the placeholders patched.
-        var tree = GuestTree.build(plan)
+        var (tree, placeholders) = GuestTree.build(plan)
         guard let blobSize = libxlBlobSize(tree), let memory = layOutMemory(ramSize: ramSize, blobSize: blobSize) else {
             return nil
         }
@@ -85,7 +85,7 @@ private struct Stage {
             report(LayoutRules.noExtendedRegions, nil,
                    "no extended region: no unused range of \(template.extendedRegions.minimumSize >> 20) MiB or more below 2^\(options.gpaddrBits) (libxl: `The extended regions cannot be allocated, not enough space`)")
         }
-        GuestTree.finalise(&tree, plan, Finalisation(
+        GuestTree.finalise(&tree, at: placeholders, plan, Finalisation(
             initrd: memory.ramdisk, bankSizes: memory.bankSizes, extendedRegions: regions, rngSeed: options.rngSeed))
         if let partial = inputs.partialTree {
             let (reviewed, findings) = PartialCopy.review(tree, copiedNames: copied.map(\.name), file: partial.file)
@@ -119,7 +119,7 @@ private struct Stage {
                 report(LayoutRules.virtioTypeMissing, device.location, "virtio device with `transport=mmio` has no `type=`")
                 continue
             }
-            if !type.value.hasPrefix(GuestTree.genericType) {
+            if !type.value.hasPrefix(GuestNodes.genericType) {
                 let (why, hint) = Self.gluedType(type.value)
                 report(LayoutRules.virtioTypeInvalid, type.location, "`Invalid type for virtio device: \(type.value)`" + why, hint: hint)
             }

@@ -32,18 +32,20 @@ public struct VirtioRequest: Hashable, Sendable {
     /// with grant use decided as `rules` say (disks follow `grant_usage`
     /// only from 4.19; `virtio=` exists only from 4.18).
     static func requests(for guest: GuestConfig, rules: VersionRules) -> [VirtioRequest] {
-        let disks = guest.virtioDisks.enumerated().map { index, disk in
+        var requests: [VirtioRequest] = []
+        requests.reserveCapacity(guest.virtioDisks.count + (rules.virtioDevices ? guest.virtioDevices.count : 0))
+        for (index, disk) in guest.virtioDisks.enumerated() {
             let backend = disk.backend?.value.domid ?? 0
             let grants = rules.diskGrantUsage ? disk.usesGrants : backend != 0
-            return VirtioRequest(kind: .disk(index), backend: backend, grants: grants, type: nil, location: disk.location)
+            requests.append(VirtioRequest(kind: .disk(index), backend: backend, grants: grants, type: nil, location: disk.location))
         }
-        guard rules.virtioDevices else { return disks }
-        let devices = guest.virtioDevices.enumerated().filter { $0.element.hasMMIONode }.map { index, device in
-            VirtioRequest(
+        guard rules.virtioDevices else { return requests }
+        for (index, device) in guest.virtioDevices.enumerated() where device.hasMMIONode {
+            requests.append(VirtioRequest(
                 kind: .device(index), backend: device.backend?.value.domid ?? 0, grants: device.usesGrants,
-                type: device.type?.value, location: device.location)
+                type: device.type?.value, location: device.location))
         }
-        return disks + devices
+        return requests
     }
 }
 

@@ -43,6 +43,34 @@ import Testing
         #expect((PropertyValue.u32(1) + .u32(2)).bytes == [0, 0, 0, 1, 0, 0, 0, 2])
     }
 
+    /// The constructors' fast paths (shared small cells, shared shapes of
+    /// a leading phandle, bytes written in one go) give what the general
+    /// encoding gives.
+    @Test func constructorsMatchTheGeneralEncoding() {
+        func bigEndian(_ words: [UInt32]) -> [UInt8] { words.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * $0)) } } }
+        for value: UInt32 in [0, 1, 2, 3, 4, 0xfde8, .max] {
+            #expect(PropertyValue.u32(value).bytes == bigEndian([value]))
+            #expect(PropertyValue.u32(value).shape == [.cells(count: 1, phandles: [])])
+            #expect(PropertyValue.phandle(value).bytes == bigEndian([value]))
+            #expect(PropertyValue.phandle(value).shape == [.cells(count: 1, phandles: [0])])
+        }
+        #expect(PropertyValue.u64(0x0102_0304_0506_0708).bytes == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(PropertyValue.u64Pairs([(0x1_0000_0002, 3)]).bytes == bigEndian([1, 2, 0, 3]))
+        for count in [0, 1, 257] {
+            let repeated = PropertyValue.u64Pairs(repeating: (5, 0x6_0000_0007), count: count)
+            let listed = PropertyValue.u64Pairs(Array(repeating: (5, 0x6_0000_0007), count: count))
+            #expect(repeated.bytes == listed.bytes && repeated.shape == listed.shape)
+        }
+        for count in 1...6 {
+            let cells = [Cell.phandle(9)] + (1..<count).map { Cell.number(UInt32($0)) }
+            #expect(PropertyValue.cells(cells).bytes == bigEndian([9] + (1..<count).map { UInt32($0) }))
+            #expect(PropertyValue.cells(cells).shape == [.cells(count: count, phandles: [0])])
+        }
+        #expect(PropertyValue.cells([.phandle(1), .number(2), .phandle(3)]).shape == [.cells(count: 3, phandles: [0, 2])])
+        #expect(PropertyValue.strings(["", "é", "ab"]).bytes == [0, 0xc3, 0xa9, 0, 0x61, 0x62, 0])
+        #expect(PropertyValue.strings([]).bytes == [])
+    }
+
     @Test func nodeNamesAndLookup() {
         let node = Node("virtio@2000000", properties: [Property("phandle", .u32(9))])
         #expect(node.baseName == "virtio")

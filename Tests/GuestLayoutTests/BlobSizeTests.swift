@@ -79,4 +79,19 @@ import TestSupport
             #expect(try BlobSize.of(tree) == DTBWriter.write(tree).count)
         }
     }
+
+    /// Names drawn from three letters: many are tails of others, and a
+    /// tree holds more distinct names than the strings model's first table.
+    @Test func manyNamesSharingTailsMatchLibfdt() throws {
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<50 {
+            var node = Node("n")
+            for _ in 0..<Int.random(in: 1...120, using: &random) {
+                let name = String((0..<Int.random(in: 1...6, using: &random)).map { _ in "ab,".randomElement(using: &random) ?? "a" })
+                node.set(name, .empty)
+            }
+            let tree = DeviceTree(root: Node("", children: [node]))
+            #expect(try BlobSize.of(tree) == DTBWriter.write(tree).count)
+        }
+    }
 }
