@@ -24,21 +24,50 @@ public enum DTBWriter {
         }
     }
 
-    /// Header + reservation map + structure block + every property's name:
-    /// what libfdt needs while it stores a name per property (the shared
-    /// block made afterwards is never larger).
+    /// The `totalsize` of the blob `write` gives `tree` (the same as
+    /// libxl's libfdt calls give it), without writing it: the domain
+    /// builder places modules after a DTB of this size.
+    public static func size(of tree: DeviceTree) -> Int {
+        Sizes(of: tree, sharingNames: true).total
+    }
+
+    /// The room libfdt needs while it writes `tree` storing a name per
+    /// property (the shared block made afterwards is never larger).
     static func upperBoundSize(of tree: DeviceTree) -> Int {
-        // The header (40 bytes, padded to 48), the reservation map, FDT_END.
-        var size = 48 + 16 * (tree.reservations.count + 1) + 4
-        var stack = [tree.root]
-        while let node = stack.popLast() {
-            size += 8 + align4(node.name.utf8.count + 1)
-            for property in node.properties {
-                size += 12 + align4(property.value.bytes.count) + property.name.utf8.count + 1
+        Sizes(of: tree, sharingNames: false).total
+    }
+
+    /// A blob's size, block by block, walking the tree in `write`'s order
+    /// (pre-order, children in order: name sharing depends on it).
+    private struct Sizes {
+        /// The header (40 bytes, padded to 48) and the reservation map.
+        private let head: Int
+        private var structure = 4  // FDT_END
+        private var names = 0
+        private var shared: StringsBlock?
+
+        var total: Int { head + structure + (shared?.size ?? names) }
+
+        init(of tree: DeviceTree, sharingNames: Bool) {
+            head = 48 + 16 * (tree.reservations.count + 1)
+            shared = sharingNames ? StringsBlock() : nil
+            var stack = [tree.root]
+            while let node = stack.popLast() {
+                add(node)
+                stack.append(contentsOf: node.children.reversed())
             }
-            stack.append(contentsOf: node.children)
         }
-        return size
+
+        /// A node without its children. Properties are read by index:
+        /// iterating copies each one.
+        private mutating func add(_ node: Node) {
+            structure += 4 + align4(node.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
+            for index in node.properties.indices {
+                let name = node.properties[index].name
+                structure += 12 + align4(node.properties[index].value.bytes.count)
+                if shared == nil { names += name.utf8.count + 1 } else { shared?.add(name) }
+            }
+        }
     }
 
     private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
@@ -105,7 +134,7 @@ public enum DTBWriter {
         mutating func node(_ node: Node) throws(EmitFailure) {
             try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
             for property in node.properties {
-                names.append((grantdt_fdt_size_dt_struct(fdt), strings.offset(of: property.name)))
+                names.append((grantdt_fdt_size_dt_struct(fdt), strings.add(property.name)))
                 try call("fdt_property") {
                     let bytes = property.value.bytes.isEmpty ? Self.emptyValue : property.value.bytes
                     return bytes.withUnsafeBytes { raw in
@@ -126,7 +155,7 @@ public enum DTBWriter {
             let structure = fdt + Int(grantdt_fdt_off_dt_struct(fdt))
             let nameField = 8  // struct fdt_property: tag, len, nameoff (all big-endian 32-bit)
             for (tag, offset) in names {
-                let nameOffset = UInt32(bitPattern: strings.size + offset)
+                let nameOffset = UInt32(bitPattern: Int32(strings.size) + offset)
                 structure.storeBytes(of: nameOffset.bigEndian, toByteOffset: Int(tag) + nameField, as: UInt32.self)
             }
             let block = grantdt_fdt_off_dt_strings(fdt)

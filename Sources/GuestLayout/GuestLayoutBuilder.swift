@@ -234,7 +234,7 @@ private struct Stage {
     /// `totalsize` of the blob libxl builds before finalisation, when it
     /// fits libxl's largest buffer (4096 doubled up to `FDT_MAX_SIZE`).
     private mutating func libxlBlobSize(_ unfinalised: DeviceTree) -> Int? {
-        let size = BlobSize.of(unfinalised)
+        let size = DTBWriter.size(of: unfinalised)
         var buffer = 4096
         while buffer < template.limits.fdtMaxSize { buffer *= 2 }
         guard size <= buffer else {

@@ -30,6 +30,53 @@ import TestSupport
         }
     }
 
+    // MARK: size(of:), the same model without writing
+
+    @Test func sizeSharesSuffixNames() throws {
+        // "phandle" is the tail of "linux,phandle" only when that came first.
+        let first = DeviceTree(root: Node("", properties: [
+            Property("linux,phandle", .u32(1)), Property("phandle", .u32(1)),
+        ]))
+        let second = DeviceTree(root: Node("", properties: [
+            Property("phandle", .u32(1)), Property("linux,phandle", .u32(1)),
+        ]))
+        #expect(try DTBWriter.size(of: first) == DTBWriter.write(first).count)
+        #expect(try DTBWriter.size(of: second) == DTBWriter.write(second).count)
+        #expect(DTBWriter.size(of: second) == DTBWriter.size(of: first) + "phandle".utf8.count + 1)
+    }
+
+    @Test func sizeOfRandomTreesMatchesLibfdt() throws {
+        var random = SplitMix64(seed: 42)
+        let names = ["reg", "compatible", "handle", "linux,handle", "status", "okay", "a", "ba", "cba", "#size-cells"]
+        for _ in 0..<200 {
+            var root = Node("")
+            for index in 0..<Int.random(in: 0...6, using: &random) {
+                var child = Node("n\(index)@\(index)")
+                for name in names.shuffled(using: &random).prefix(Int.random(in: 0...5, using: &random)) {
+                    child.set(name, .bytes((0..<Int.random(in: 0...9, using: &random)).map { UInt8($0) }))
+                }
+                root.children.append(child)
+            }
+            let tree = DeviceTree(root: root)
+            #expect(try DTBWriter.size(of: tree) == DTBWriter.write(tree).count)
+        }
+    }
+
+    /// Names drawn from three letters: many are tails of others, and a
+    /// tree holds more distinct names than the strings model's first table.
+    @Test func sizeWithManyNamesSharingTailsMatchesLibfdt() throws {
+        var random = SplitMix64(seed: 7)
+        for _ in 0..<50 {
+            var node = Node("n")
+            for _ in 0..<Int.random(in: 1...120, using: &random) {
+                let name = String((0..<Int.random(in: 1...6, using: &random)).map { _ in "ab,".randomElement(using: &random) ?? "a" })
+                node.set(name, .empty)
+            }
+            let tree = DeviceTree(root: Node("", children: [node]))
+            #expect(try DTBWriter.size(of: tree) == DTBWriter.write(tree).count)
+        }
+    }
+
     /// The first offset where the blobs differ (or one ends), nil when equal.
     private static func firstDifference(_ ours: [UInt8], _ theirs: [UInt8]) -> Int? {
         let common = min(ours.count, theirs.count)
