@@ -133,17 +133,19 @@ public enum DTBWriter {
         // copies it into a new array on every call.
         mutating func node(_ node: Node) throws(EmitFailure) {
             try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
-            for property in node.properties {
-                names.append((grantdt_fdt_size_dt_struct(fdt), strings.add(property.name)))
+            // By index: iterating copies every property and child.
+            for index in node.properties.indices {
+                let name = node.properties[index].name
+                let value = node.properties[index].value.bytes
+                names.append((grantdt_fdt_size_dt_struct(fdt), strings.add(name)))
                 try call("fdt_property") {
-                    let bytes = property.value.bytes.isEmpty ? Self.emptyValue : property.value.bytes
-                    return bytes.withUnsafeBytes { raw in
-                        property.name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(property.value.bytes.count)) }
+                    (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
+                        name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
                     }
                 }
             }
-            for child in node.children {
-                try self.node(child)
+            for index in node.children.indices {
+                try self.node(node.children[index])
             }
             try call("fdt_end_node") { fdt_end_node(fdt) }
         }

@@ -35,25 +35,28 @@ enum TreeRules {
             }
             let repeatedProperty = firstRepeat(node.properties, \.name)
             var mayHavePhandle = false
-            for (index, property) in node.properties.enumerated() {
-                if let problem = Names.propertyNameProblem(property.name) {
+            // By index, here and below: iterating copies every element.
+            for index in node.properties.indices {
+                let name = node.properties[index].name
+                if let problem = Names.propertyNameProblem(name) {
                     throw .badPropertyName(path: path, problem: problem)
                 }
-                guard index != repeatedProperty else { throw .duplicateProperty(path: path, name: property.name) }
-                if let problem = shapeProblem(property.value) {
-                    throw .shapeMismatch(path: path, property: property.name, problem: problem)
+                guard index != repeatedProperty else { throw .duplicateProperty(path: path, name: name) }
+                if let problem = shapeProblem(node.properties[index].value) {
+                    throw .shapeMismatch(path: path, property: name, problem: problem)
                 }
-                mayHavePhandle = mayHavePhandle || TreeRules.phandleNameLengths.contains(property.name.utf8.count)
+                mayHavePhandle = mayHavePhandle || TreeRules.phandleNameLengths.contains(name.utf8.count)
             }
             if mayHavePhandle, let phandle = node.phandle {
                 phandles[phandle, default: []].append(path)
             }
             let repeatedChild = firstRepeat(node.children, \.name)
-            for (index, child) in node.children.enumerated() {
-                names.append(child.name)
-                if let problem = Names.nodeNameProblem(child.name) { throw .badNodeName(path: path, problem: problem) }
+            for index in node.children.indices {
+                let name = node.children[index].name
+                names.append(name)
+                if let problem = Names.nodeNameProblem(name) { throw .badNodeName(path: path, problem: problem) }
                 guard index != repeatedChild else { throw .duplicateNode(path: path) }
-                try visit(child, depth: depth + 1)
+                try visit(node.children[index], depth: depth + 1)
                 names.removeLast()
             }
         }
