@@ -93,34 +93,38 @@ enum TreeRules {
 
     /// Why a value's shape does not describe its bytes; nil when it does.
     static func shapeProblem(_ value: PropertyValue) -> String? {
-        let shape: [PropertyValue.Segment]
+        let bytes = value.bytes
+        var offset = 0
         switch value.layout {
         case .unknown: return nil
         case .cellGroups(let size, let count):
-            return size >= 0 && count >= 0 && size * count * 4 == value.bytes.count ? nil : "the cells do not cover the value"
-        case .strings(let count): shape = [.strings(count: count)]
-        case .segments(let segments): shape = segments
-        }
-        var offset = 0
-        let bytes = value.bytes
-        for segment in shape {
-            switch segment {
-            case .cells(let count, let phandles):
-                guard count >= 0, offset + count * 4 <= bytes.count else { return "cells run past the value" }
-                guard phandles.allSatisfy({ (0..<count).contains($0) }) else { return "a phandle index is outside its cell group" }
-                offset += count * 4
-            case .strings(let count):
-                var seen = 0
-                while seen < count {
-                    guard let end = bytes[offset...].firstIndex(of: 0) else { return "a string has no terminating NUL" }
-                    offset = end + 1
-                    seen += 1
-                }
-            case .bytes(let count):
-                guard count >= 0, offset + count <= bytes.count else { return "bytes run past the value" }
-                offset += count
+            return size >= 0 && count >= 0 && size * count * 4 == bytes.count ? nil : "the cells do not cover the value"
+        case .strings(let count):
+            if let problem = cover(.strings(count: count), of: bytes, from: &offset) { return problem }
+        case .segments(let segments):
+            for segment in segments {
+                if let problem = cover(segment, of: bytes, from: &offset) { return problem }
             }
         }
         return offset == bytes.count ? nil : "a string contains a NUL byte, or the shape does not cover the value"
+    }
+
+    /// Moves `offset` past the bytes `segment` describes; why it cannot.
+    private static func cover(_ segment: PropertyValue.Segment, of bytes: [UInt8], from offset: inout Int) -> String? {
+        switch segment {
+        case .cells(let count, let phandles):
+            guard count >= 0, offset + count * 4 <= bytes.count else { return "cells run past the value" }
+            guard phandles.allSatisfy({ (0..<count).contains($0) }) else { return "a phandle index is outside its cell group" }
+            offset += count * 4
+        case .strings(let count):
+            for _ in 0..<max(count, 0) {
+                guard let end = bytes[offset...].firstIndex(of: 0) else { return "a string has no terminating NUL" }
+                offset = end + 1
+            }
+        case .bytes(let count):
+            guard count >= 0, offset + count <= bytes.count else { return "bytes run past the value" }
+            offset += count
+        }
+        return nil
     }
 }
