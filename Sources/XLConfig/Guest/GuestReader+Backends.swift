@@ -51,30 +51,63 @@ extension GuestReader {
 
     /// Checks across devices: a guest serving itself, a backend with grants both on and off.
     mutating func checkDevices() {
-        let devices: [(backend: Located<Backend>?, usesGrants: Bool, location: SourceLocation)] =
-            guest.virtioDisks.map { ($0.backend, $0.usesGrants, $0.location) }
-            + guest.virtioDevices.filter(\.hasMMIONode).map { ($0.backend, $0.usesGrants, $0.location) }
+        let devices = devicesWithNodes()
         if let name = guest.name?.value, let ownDomid = options.domains?.domid(named: name) {
-            for case let backend? in devices.map(\.backend) where backend.value.domid == ownDomid {
+            for device in devices where device.domid == ownDomid {
+                guard let backend = backend(of: device) else { continue }
                 report(XLRules.selfBackend.at(
                     backend.location, "the backend is domain \(ownDomid), which is this guest (`\(name)` in \(options.domains?.file ?? "--domains"))",
                     hint: "run the backend in another domain (a driver domain or dom0)"))
             }
         }
-        var firstByDomid: [UInt32: (usesGrants: Bool, location: SourceLocation)] = [:]
+        var firstByDomid: [UInt32: NodeDevice] = [:]
         var reported = Set<UInt32>()
         for device in devices {
-            let domid = device.backend?.value.domid ?? 0
-            guard let first = firstByDomid[domid] else {
-                firstByDomid[domid] = (device.usesGrants, device.location)
+            guard let first = firstByDomid[device.domid] else {
+                firstByDomid[device.domid] = device
                 continue
             }
-            guard first.usesGrants != device.usesGrants, reported.insert(domid).inserted else { continue }
+            guard first.usesGrants != device.usesGrants, reported.insert(device.domid).inserted else { continue }
             let state = { (on: Bool) in on ? "on" : "off" }
             report(XLRules.mixedGrants.at(
-                device.location,
-                "backend domain \(domid) serves this device with grants \(state(device.usesGrants)) but the one on line \(first.location.line) with grants \(state(first.usesGrants)): it must be able to map all guest memory, so grants isolate nothing",
-                hint: "use the same grant_usage for every device of backend \(domid)"))
+                location(of: device),
+                "backend domain \(device.domid) serves this device with grants \(state(device.usesGrants)) but the one on line \(location(of: first).line) with grants \(state(first.usesGrants)): it must be able to map all guest memory, so grants isolate nothing",
+                hint: "use the same grant_usage for every device of backend \(device.domid)"))
         }
+    }
+
+    /// A disk or virtio device that gets a node: what the checks across
+    /// devices compare, with where to find the rest (kept small, so the
+    /// checks copy no located values).
+    private struct NodeDevice {
+        /// Index into `virtioDisks`, or into `virtioDevices` when not a disk.
+        var index: Int
+        var isDisk: Bool
+        /// The backend's domid (0 when absent).
+        var domid: UInt32
+        var usesGrants: Bool
+    }
+
+    /// Every virtio disk, then every virtio device with an MMIO node.
+    private func devicesWithNodes() -> [NodeDevice] {
+        var devices: [NodeDevice] = []
+        // Read in place by index: copying an element would copy its located values.
+        for index in guest.virtioDisks.indices {
+            devices.append(NodeDevice(index: index, isDisk: true, domid: guest.virtioDisks[index].backend?.value.domid ?? 0,
+                                      usesGrants: guest.virtioDisks[index].usesGrants))
+        }
+        for index in guest.virtioDevices.indices where guest.virtioDevices[index].hasMMIONode {
+            devices.append(NodeDevice(index: index, isDisk: false, domid: guest.virtioDevices[index].backend?.value.domid ?? 0,
+                                      usesGrants: guest.virtioDevices[index].usesGrants))
+        }
+        return devices
+    }
+
+    private func location(of device: NodeDevice) -> SourceLocation {
+        device.isDisk ? guest.virtioDisks[device.index].location : guest.virtioDevices[device.index].location
+    }
+
+    private func backend(of device: NodeDevice) -> Located<Backend>? {
+        device.isDisk ? guest.virtioDisks[device.index].backend : guest.virtioDevices[device.index].backend
     }
 }
