@@ -9,8 +9,10 @@ enum KnownKeys {
     }
 
     static func status(of key: String, in version: XenVersion) -> Status {
-        if let since = introduced[key] { return version >= since ? .known : .notYet(since: since) }
-        return readSince417.contains(key) ? .known : .unknown
+        // Most keys in a config are old ones: one lookup decides them.
+        if readSince417.contains(key) { return .known }
+        guard let since = introduced[key] else { return .unknown }
+        return version >= since ? .known : .notYet(since: since)
     }
 
     /// The known key closest to `key` by edit distance, when close enough to be a likely typo.

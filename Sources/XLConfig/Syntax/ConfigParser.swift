@@ -228,7 +228,8 @@ struct ConfigParser {
 
     private mutating func store(_ setting: Setting) {
         var setting = setting
-        if setting.operation == .append, let previousIndex = lastIndex[setting.key] {
+        setting.earlier = lastIndex[setting.key]
+        if setting.operation == .append, let previousIndex = setting.earlier {
             let previousKey = settings[previousIndex].keyRange
             guard settings[previousIndex].value.isList == setting.value.isList else {
                 let kinds = setting.value.isList ? ("a list", "a string") : ("a string", "a list")
