@@ -19,28 +19,41 @@ struct SourceText: Sendable {
         self.file = file
         self.bytes = bytes
         var starts = [0]
-        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") {
+        for offset in bytes.indices where bytes[offset] == Ascii.newline {
             starts.append(offset + 1)
         }
         // A final newline ends the last line; it does not start another.
         if starts.count > 1, starts.last == bytes.count { starts.removeLast() }
-        lineStarts = starts
-        let ends = starts.indices.map { index in
+        var ends: [Int] = []
+        var texts: [String] = []
+        ends.reserveCapacity(starts.count)
+        texts.reserveCapacity(starts.count)
+        for index in starts.indices {
+            let start = starts[index]
             var end = index + 1 < starts.count ? starts[index + 1] : bytes.count
-            if end > starts[index], bytes[end - 1] == Ascii.newline { end -= 1 }
-            if end > starts[index], bytes[end - 1] == Ascii.carriageReturn { end -= 1 }
-            return end
+            if end > start, bytes[end - 1] == Ascii.newline { end -= 1 }
+            if end > start, bytes[end - 1] == Ascii.carriageReturn { end -= 1 }
+            ends.append(end)
+            texts.append(Self.displayText(bytes[start..<end]))
         }
+        lineStarts = starts
         lineEnds = ends
-        lineTexts = starts.indices.map { index in
-            let line = bytes[starts[index]..<ends[index]]
-            let text = String(decoding: line, as: UTF8.self)
-            // Printable ASCII and tabs, as nearly every config line is,
-            // need no look at the decoded scalars.
-            guard !line.allSatisfy({ ($0 >= 0x20 && $0 < 0x7f) || $0 == Ascii.tab }) else { return text }
-            guard text.unicodeScalars.contains(where: { Printable.isControl($0) && $0 != "\t" }) else { return text }
-            return String(String.UnicodeScalarView(text.unicodeScalars.map { Printable.isControl($0) && $0 != "\t" ? "?" : $0 }))
+        lineTexts = texts
+    }
+
+    /// A line as findings show it: control characters other than tab become `?`.
+    private static func displayText(_ line: ArraySlice<UInt8>) -> String {
+        let text = String(decoding: line, as: UTF8.self)
+        // Printable ASCII and tabs, as nearly every config line is,
+        // need no look at the decoded scalars.
+        var plain = true
+        for byte in line where (byte < 0x20 && byte != Ascii.tab) || byte >= 0x7f {
+            plain = false
+            break
         }
+        guard !plain else { return text }
+        guard text.unicodeScalars.contains(where: { Printable.isControl($0) && $0 != "\t" }) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { Printable.isControl($0) && $0 != "\t" ? "?" : $0 }))
     }
 
     var lineCount: Int { lineStarts.count }

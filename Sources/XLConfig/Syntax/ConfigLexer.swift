@@ -126,9 +126,11 @@ struct ConfigLexer {
         let start = offset
         var cursor = offset + 1
         var hasNUL = false
+        var hasEscape = false
         while cursor < bytes.count, bytes[cursor] != quote, bytes[cursor] != Ascii.newline {
             if bytes[cursor] == 0 { hasNUL = true }
             if bytes[cursor] == Ascii.backslash, cursor + 1 < bytes.count, bytes[cursor + 1] != Ascii.newline {
+                hasEscape = true
                 cursor += 2
             } else if bytes[cursor] == Ascii.backslash {
                 break
@@ -146,34 +148,32 @@ struct ConfigLexer {
         }
         offset = cursor + 1
         if hasNUL { return Token(kind: .invalid(.nulInString), range: start..<offset) }
-        return Token(kind: .string, range: start..<offset, value: decode(contentStart: start + 1, contentEnd: cursor))
+        let value = hasEscape
+            ? decode(contentStart: start + 1, contentEnd: cursor)
+            : XLString(plain: Array(bytes[(start + 1)..<cursor]), at: start + 1)
+        return Token(kind: .string, range: start..<offset, value: value)
     }
 
     private mutating func decode(contentStart: Int, contentEnd: Int) -> XLString {
-        var decoded: [UInt8] = []
-        var origins: [Range<Int>] = []
-        decoded.reserveCapacity(contentEnd - contentStart)
-        origins.reserveCapacity(contentEnd - contentStart)
+        var decoded = XLString(capacity: contentEnd - contentStart, endOffset: contentEnd)
         var cursor = contentStart
         while cursor < contentEnd {
             let byte = bytes[cursor]
             guard byte == Ascii.backslash else {
-                decoded.append(byte)
-                origins.append(cursor..<(cursor + 1))
+                decoded.append(plain: byte, at: cursor)
                 cursor += 1
                 continue
             }
             let escaped = bytes[cursor + 1]
-            if let value = Self.simpleEscapes[escaped] {
-                decoded.append(value)
+            if let value = Self.simpleEscape(escaped) {
+                decoded.append(escaped: value, at: cursor)
             } else {
                 reportEscape(escaped, at: cursor)
-                decoded.append(escaped)
+                decoded.append(escaped: escaped, at: cursor)
             }
-            origins.append(cursor..<(cursor + 2))
             cursor += 2
         }
-        return XLString(bytes: decoded, origins: origins, endOffset: contentEnd)
+        return decoded
     }
 
     private mutating func reportEscape(_ escaped: UInt8, at offset: Int) {
@@ -191,9 +191,18 @@ struct ConfigLexer {
             hint: "write the character itself; the escapes xl knows are \\\\ \\' \\\" \\a \\b \\f \\n \\r \\t \\v"))
     }
 
-    private static let simpleEscapes: [UInt8: UInt8] = [
-        Ascii.doubleQuote: Ascii.doubleQuote, Ascii.singleQuote: Ascii.singleQuote, Ascii.backslash: Ascii.backslash,
-        UInt8(ascii: "a"): 0x07, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
-        UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09, UInt8(ascii: "v"): 0x0B,
-    ]
+    /// The byte an escape xl knows stands for (`\n` is a newline), or nil.
+    private static func simpleEscape(_ escaped: UInt8) -> UInt8? {
+        switch escaped {
+        case Ascii.doubleQuote, Ascii.singleQuote, Ascii.backslash: escaped
+        case UInt8(ascii: "a"): 0x07
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        case UInt8(ascii: "v"): 0x0B
+        default: nil
+        }
+    }
 }
