@@ -16,6 +16,8 @@ struct ConfigLexer {
     /// All tokens, ending with one `.end`.
     mutating func tokenize() -> [Token] {
         var tokens: [Token] = []
+        // Config tokens (keys, strings, blanks between them) average well over four bytes.
+        tokens.reserveCapacity(bytes.count / 4 + 1)
         while true {
             let token = next()
             tokens.append(token)
@@ -34,7 +36,7 @@ struct ConfigLexer {
             return Token(kind: .word, range: start..<offset)
         case Ascii.zero...Ascii.nine:
             offset = scan(from: offset + 1) { Ascii.isDigit($0) || (Ascii.a...Ascii.f).contains($0) || $0 == Ascii.x }
-            return Token(kind: .number, range: start..<offset, value: XLString(plain: Array(bytes[start..<offset]), at: start))
+            return Token(kind: .number, range: start..<offset)
         case Ascii.comma: return single(.comma)
         case Ascii.openBracket: return single(.openBracket)
         case Ascii.closeBracket: return single(.closeBracket)
@@ -121,7 +123,9 @@ struct ConfigLexer {
         return Token(kind: .newline, range: start..<offset)
     }
 
-    /// A quoted string on one line; escapes decoded as `xlu__cfgl_dequote` does.
+    /// A quoted string on one line. Escapes xl does not know are reported
+    /// here, for every string; values are decoded by `value(of:in:)` for
+    /// the strings the parser keeps.
     private mutating func quoted(_ quote: UInt8) -> Token {
         let start = offset
         var cursor = offset + 1
@@ -148,16 +152,32 @@ struct ConfigLexer {
         }
         offset = cursor + 1
         if hasNUL { return Token(kind: .invalid(.nulInString), range: start..<offset) }
-        let value = hasEscape
-            ? decode(contentStart: start + 1, contentEnd: cursor)
-            : XLString(plain: Array(bytes[(start + 1)..<cursor]), at: start + 1)
-        return Token(kind: .string, range: start..<offset, value: value)
+        if hasEscape { reportUnknownEscapes(in: (start + 1)..<cursor) }
+        return Token(kind: .string, range: start..<offset, hasEscapes: hasEscape)
     }
 
-    private mutating func decode(contentStart: Int, contentEnd: Int) -> XLString {
-        var decoded = XLString(capacity: contentEnd - contentStart, endOffset: contentEnd)
-        var cursor = contentStart
-        while cursor < contentEnd {
+    private mutating func reportUnknownEscapes(in content: Range<Int>) {
+        var cursor = content.lowerBound
+        while cursor < content.upperBound {
+            guard bytes[cursor] == Ascii.backslash else {
+                cursor += 1
+                continue
+            }
+            if Self.simpleEscape(bytes[cursor + 1]) == nil { reportEscape(bytes[cursor + 1], at: cursor) }
+            cursor += 2
+        }
+    }
+
+    /// The value of a `.number` token (its text) or a `.string` token (its
+    /// content with escapes decoded as `xlu__cfgl_dequote` does; an escape
+    /// xl does not know stands for the escaped byte).
+    static func value(of token: Token, in bytes: [UInt8]) -> XLString {
+        guard token.kind == .string else { return XLString(plain: Array(bytes[token.range]), at: token.range.lowerBound) }
+        let content = (token.range.lowerBound + 1)..<(token.range.upperBound - 1)
+        guard token.hasEscapes else { return XLString(plain: Array(bytes[content]), at: content.lowerBound) }
+        var decoded = XLString(capacity: content.count, endOffset: content.upperBound)
+        var cursor = content.lowerBound
+        while cursor < content.upperBound {
             let byte = bytes[cursor]
             guard byte == Ascii.backslash else {
                 decoded.append(plain: byte, at: cursor)
@@ -165,12 +185,7 @@ struct ConfigLexer {
                 continue
             }
             let escaped = bytes[cursor + 1]
-            if let value = Self.simpleEscape(escaped) {
-                decoded.append(escaped: value, at: cursor)
-            } else {
-                reportEscape(escaped, at: cursor)
-                decoded.append(escaped: escaped, at: cursor)
-            }
+            decoded.append(escaped: simpleEscape(escaped) ?? escaped, at: cursor)
             cursor += 2
         }
         return decoded
