@@ -60,7 +60,7 @@ extension GuestReader {
                     hint: "run the backend in another domain (a driver domain or dom0)"))
             }
         }
-        var firstByDomid: [UInt32: NodeDevice] = [:]
+        var firstByDomid = [UInt32: NodeDevice](minimumCapacity: devices.count)
         var reported = Set<UInt32>()
         for device in devices {
             guard let first = firstByDomid[device.domid] else {

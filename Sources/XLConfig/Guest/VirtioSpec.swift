@@ -42,11 +42,14 @@ struct VirtioSpec: Sendable {
                 spec.typeWithoutNext = token
                 return spec
             }
-            let glued = String(decoding: bytes[next], as: UTF8.self)
-            spec.glued = Field(value: glued, range: next)
-            let valueStart = token.lowerBound + 5
-            spec.type = Field(value: String(decoding: bytes[valueStart..<token.upperBound], as: UTF8.self) + "," + glued,
-                              range: valueStart..<next.upperBound)
+            spec.glued = Field(value: String(decoding: bytes[next], as: UTF8.self), range: next)
+            let valueStart = token.lowerBound + "type=".utf8.count
+            var type: [UInt8] = []
+            type.reserveCapacity(token.upperBound - valueStart + 1 + next.count)
+            type += bytes[valueStart..<token.upperBound]
+            type.append(Ascii.comma)
+            type += bytes[next]
+            spec.type = Field(value: String(decoding: type, as: UTF8.self), range: valueStart..<next.upperBound)
         }
         return spec
     }
