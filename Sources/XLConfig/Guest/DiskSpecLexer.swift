@@ -50,35 +50,55 @@ enum DiskRule: CaseIterable, Sendable {
         }
     }
 
-    /// Words of the deprecated `word:` prefix rules, colon included.
-    var prefixWords: [StaticString] {
+    /// The literal texts a match starts with: the keyword or flag, `target=`,
+    /// or the words of a deprecated `word:` prefix rule (colon included).
+    var literals: [StaticString] {
+        if let literal = keyword ?? flag { return [literal] }
         switch self {
-        case .formatPrefix: ["raw:", "qcow:", "qcow2:", "vhd:"]
-        case .scriptPrefix: ["iscsi:", "nbd:", "enbd:", "drbd:"]
-        case .ignoredPrefix: ["tapdisk:", "tap:", "tap2:", "aio:", "ioemu:", "file:", "phy:"]
-        default: []
+        case .target: return ["target="]
+        case .formatPrefix: return ["raw:", "qcow:", "qcow2:", "vhd:"]
+        case .scriptPrefix: return ["iscsi:", "nbd:", "enbd:", "drbd:"]
+        case .ignoredPrefix: return ["tapdisk:", "tap:", "tap2:", "aio:", "ioemu:", "file:", "phy:"]
+        default: return []
         }
     }
 
-    /// Whether a match of this rule can begin with `byte`.
-    func canStart(with byte: UInt8) -> Bool {
-        let startsLiteral = { (literal: StaticString) in literal.withUTF8Buffer { $0.first == byte } }
-        if let literal = keyword ?? flag { return startsLiteral(literal) }
+    /// Whether a match of this rule without literal text can begin with `byte`.
+    private func patternCanStart(with byte: UInt8) -> Bool {
         switch self {
-        case .blank: return Ascii.isBlank(byte) || byte == Ascii.newline
-        case .target: return byte == UInt8(ascii: "t")
-        case .formatPrefix, .scriptPrefix, .ignoredPrefix: return prefixWords.contains(where: startsLiteral)
-        case .unknownParameter, .unknownPrefix: return Ascii.isLower(byte)
+        case .blank: Ascii.isBlank(byte) || byte == Ascii.newline
+        case .unknownParameter, .unknownPrefix: Ascii.isLower(byte)
         // `[^=,]*,?`: a lone comma is an empty positional parameter.
-        case .positional: return byte != Ascii.equals
-        case .bad: return byte != Ascii.newline
-        default: return false // keyword and flag rules, answered above
+        case .positional: byte != Ascii.equals
+        case .bad: byte != Ascii.newline
+        default: false
         }
     }
 
-    /// For each first byte, the rules that can match from it, in rule order:
-    /// the lexer tries only these.
-    static let candidates: [[DiskRule]] = (0...255).map { byte in allCases.filter { $0.canStart(with: UInt8(byte)) } }
+    /// For each first byte, what the lexer tries there, in rule order (a
+    /// prefix rule once per word that can start there, in word order): the
+    /// same choice as trying every rule, since the others cannot match.
+    static let candidates: [[DiskCandidate]] = {
+        var table = [[DiskCandidate]](repeating: [], count: 256)
+        for rule in allCases {
+            let literals = rule.literals
+            for literal in literals {
+                literal.withUTF8Buffer { table[Int($0[0])].append(DiskCandidate(rule: rule, literal: literal)) }
+            }
+            guard literals.isEmpty else { continue }
+            for byte in UInt8.min...UInt8.max where rule.patternCanStart(with: byte) {
+                table[Int(byte)].append(DiskCandidate(rule: rule, literal: nil))
+            }
+        }
+        return table
+    }()
+}
+
+/// A rule as the lexer tries it, with the literal it must start with.
+struct DiskCandidate: Sendable {
+    var rule: DiskRule
+    /// Nil for rules that are patterns only (blanks, unknown names, positional, bad bytes).
+    var literal: StaticString?
 }
 
 /// One token of a disk spec: the rule flex would choose at a position.
@@ -108,14 +128,17 @@ struct DiskSpecLexer {
         newlines = spec.indices.filter { spec[$0] == Ascii.newline }
     }
 
+    /// `DiskRule.candidates`, fetched once per spec rather than once per token.
+    private let candidates = DiskRule.candidates
+
     /// The next token, or nil at the end of the spec.
     mutating func next() -> DiskToken? {
         guard offset < spec.count else { return nil }
         var best: (rule: DiskRule, match: Match)?
-        for rule in DiskRule.candidates[Int(spec[offset])] {
-            guard let match = self.match(rule) else { continue }
+        for candidate in candidates[Int(spec[offset])] {
+            guard let match = self.match(candidate) else { continue }
             if let current = best, match.total <= current.match.total { continue }
-            best = (rule, match)
+            best = (candidate.rule, match)
         }
         // `.bad` always matches one byte that is not a newline, and `.blank` a newline.
         guard let best else { return nil }
@@ -143,27 +166,34 @@ struct DiskSpecLexer {
         init(length: Int) { self.init(total: length, consumed: length) }
     }
 
-    private mutating func match(_ rule: DiskRule) -> Match? {
-        if let keyword = rule.keyword { return keywordValue(keyword) }
-        if let flag = rule.flag {
-            if rule == .grantUsageOn || rule == .grantUsageOff, !hasGrantUsage { return nil }
-            return offsetAfter(flag).map { Match(length: commaOptional(after: $0)) }
+    private mutating func match(_ candidate: DiskCandidate) -> Match? {
+        if let literal = candidate.literal {
+            guard let afterLiteral = offsetAfter(literal) else { return nil }
+            let rule = candidate.rule
+            if rule.keyword != nil { return keywordValue(after: afterLiteral) }
+            if rule.flag != nil {
+                if rule == .grantUsageOn || rule == .grantUsageOff, !hasGrantUsage { return nil }
+                // `word,?`
+                return Match(length: commaOptional(after: afterLiteral))
+            }
+            // `target=.*` takes the rest of the line; `word:/.*` consumes
+            // the word and its colon but counts the whole line.
+            let line = lineEnd(from: afterLiteral) - offset
+            return Match(total: line, consumed: rule == .target ? line : afterLiteral - offset)
         }
-        switch rule {
+        switch candidate.rule {
         case .blank: return blank()
-        case .target:
-            guard let afterKey = offsetAfter("target=") else { return nil }
-            return Match(length: lineEnd(from: afterKey) - offset)
         case .unknownParameter: return unknownParameter()
-        case .formatPrefix, .scriptPrefix, .ignoredPrefix: return prefix(rule.prefixWords)
         case .unknownPrefix: return unknownPrefix()
         case .positional:
             var end = equalsOrCommaEnd()
             if end < spec.count, spec[end] == Ascii.comma { end += 1 }
             return end > offset ? Match(length: end - offset) : nil
         case .bad:
-            return spec[offset] == Ascii.newline ? nil : Match(length: 1)
-        default: return nil
+            // Any byte but a newline, as the candidate table ensures.
+            return Match(length: 1)
+        default:
+            return nil // literal rules, matched above
         }
     }
 
@@ -177,10 +207,10 @@ struct DiskSpecLexer {
         (end < spec.count && spec[end] == Ascii.comma ? end + 1 : end) - offset
     }
 
-    /// `name=[^,]*,?`. The scan never runs past the token it makes: no
-    /// other rule matching here is longer.
-    private func keywordValue(_ keyword: StaticString) -> Match? {
-        guard var end = offsetAfter(keyword) else { return nil }
+    /// `name=[^,]*,?` from just after `name=`. The scan never runs past
+    /// the token it makes: no other rule matching here is longer.
+    private func keywordValue(after afterKey: Int) -> Match {
+        var end = afterKey
         while end < spec.count, spec[end] != Ascii.comma { end += 1 }
         return Match(length: commaOptional(after: end))
     }
@@ -210,15 +240,6 @@ struct DiskSpecLexer {
         while end < spec.count, Ascii.isLowerAlnum(spec[end]) || spec[end] == Ascii.minus { end += 1 }
         guard end + 1 < spec.count, spec[end] == Ascii.equals, spec[end + 1] != Ascii.comma else { return nil }
         return Match(length: commaOptional(after: end + 2))
-    }
-
-    /// `(word1|word2):/.*`: consumes the word and its colon, counts the whole line.
-    private func prefix(_ words: [StaticString]) -> Match? {
-        for word in words {
-            guard let afterColon = offsetAfter(word) else { continue }
-            return Match(total: lineEnd(from: afterColon) - offset, consumed: afterColon - offset)
-        }
-        return nil
     }
 
     /// `[a-z][a-z0-9]*:/([^a-z0-9].*)?`

@@ -93,7 +93,7 @@ extension GuestReader {
         guard !spec.isRefused else { return nil }
 
         let transport = spec.transport.flatMap { field in
-            VirtioTransport(caseInsensitive: field.value).map { Located($0, at: location(in: item, field.range)) }
+            spec.knownTransport.map { Located($0, at: location(in: item, field.range)) }
         }
         // A device with a node has its type judged by the layout stage
         // (libxl refuses a glued type at build time), so glue is reported

@@ -155,7 +155,7 @@ struct GuestReader {
         guest.cmdline = settings.string("cmdline")
         guest.root = settings.string("root")
         guest.extra = settings.string("extra")
-        guard let cmdline = guest.cmdline else { return }
+        guard let cmdline = guest.cmdline, guest.root != nil || guest.extra != nil else { return }
         let ignored = [("root", guest.root), ("extra", guest.extra)].compactMap { key, value in value.map { (key, $0) } }
         guard let first = ignored.min(by: { ($0.1.location.line, $0.1.location.column) < ($1.1.location.line, $1.1.location.column) }) else { return }
         let names = ignored.map { "`\($0.0)`" }.joined(separator: " and ")

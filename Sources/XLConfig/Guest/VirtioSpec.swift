@@ -11,6 +11,8 @@ struct VirtioSpec: Sendable {
     var backend: Field?
     var type: Field?
     var transport: Field?
+    /// What the last `transport=` names, when libxl knows it.
+    var knownTransport: VirtioTransport?
     var grantUsage: Field?
     /// The token xl glued onto `type=virtio...`.
     var glued: Field?
@@ -82,7 +84,8 @@ struct VirtioSpec: Sendable {
             type = value
         } else if let value = field(after: "transport=") {
             transport = value
-            if VirtioTransport(caseInsensitive: value.value) == nil, badTransports.count < Self.reportLimit { badTransports.append(value) }
+            knownTransport = VirtioTransport(caseInsensitive: bytes[value.range])
+            if knownTransport == nil, badTransports.count < Self.reportLimit { badTransports.append(value) }
         } else if let value = field(after: "grant_usage=") {
             grantUsage = value
         } else if unknownTokens.count < Self.reportLimit {
@@ -93,18 +96,18 @@ struct VirtioSpec: Sendable {
 }
 
 extension VirtioTransport {
-    /// The transport named `text` in any case, as libxl's `_from_string`
+    /// The transport `bytes` name in any case, as libxl's `_from_string`
     /// reads it. Non-ASCII text keeps the Unicode case mapping this reader
     /// has always used (a Kelvin sign lowercases to `k`).
-    init?(caseInsensitive text: String) {
-        let utf8 = text.utf8
-        guard utf8.allSatisfy({ $0 < 0x80 }) else {
-            self.init(rawValue: text.lowercased())
+    init?(caseInsensitive bytes: ArraySlice<UInt8>) {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            self.init(rawValue: String(decoding: bytes, as: UTF8.self).lowercased())
             return
         }
-        if utf8.elementsEqual("mmio".utf8, by: { Ascii.lowercased($0) == $1 }) {
+        let named = { (name: StaticString) in name.withUTF8Buffer { $0.elementsEqual(bytes) { $0 == Ascii.lowercased($1) } } }
+        if named("mmio") {
             self = .mmio
-        } else if utf8.elementsEqual("unknown".utf8, by: { Ascii.lowercased($0) == $1 }) {
+        } else if named("unknown") {
             self = .unknown
         } else {
             return nil

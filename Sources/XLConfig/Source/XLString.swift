@@ -4,10 +4,12 @@
 struct XLString: Sendable {
     /// The decoded bytes.
     private(set) var bytes: [UInt8]
-    /// Where the decoded bytes come from, in order. Most strings are one
-    /// plain run; each escape and each `+=` piece starts another, so the
-    /// map costs nothing per byte.
+    /// Where the decoded bytes come from, in order: each escape and each
+    /// `+=` piece starts a run, so the map costs nothing per byte. Empty
+    /// for a value that is one plain run from `plainStart`, as most are.
     private var runs: [Run]
+    /// Where decoded byte 0 was written, when `runs` is empty.
+    private var plainStart: Int
     /// The file offset just after the content (the closing quote), for
     /// positions at the very end of the value.
     private(set) var endOffset: Int
@@ -25,15 +27,18 @@ struct XLString: Sendable {
     /// string with no backslash).
     init(plain bytes: [UInt8], at offset: Int) {
         self.bytes = bytes
-        runs = bytes.isEmpty ? [] : [Run(decodedStart: 0, fileStart: offset, isEscape: false)]
+        runs = []
+        plainStart = offset
         endOffset = offset + bytes.count
     }
 
-    /// An empty value to decode content ending at `endOffset` into.
+    /// An empty value to decode content ending at `endOffset` into, with
+    /// the `append(plain:at:)` and `append(escaped:at:)` steps.
     init(capacity: Int, endOffset: Int) {
         bytes = []
         bytes.reserveCapacity(capacity)
         runs = []
+        plainStart = endOffset
         self.endOffset = endOffset
     }
 
@@ -58,13 +63,20 @@ struct XLString: Sendable {
     /// Appends `other` (xl's `+=` on strings).
     mutating func append(_ other: XLString) {
         let shift = bytes.count
+        runs = explicitRuns
+        runs += other.explicitRuns.map { Run(decodedStart: $0.decodedStart + shift, fileStart: $0.fileStart, isEscape: $0.isEscape) }
         bytes += other.bytes
-        runs += other.runs.map { Run(decodedStart: $0.decodedStart + shift, fileStart: $0.fileStart, isEscape: $0.isEscape) }
         endOffset = other.endOffset
+    }
+
+    /// `runs`, with the implicit plain run written out.
+    private var explicitRuns: [Run] {
+        runs.isEmpty && !bytes.isEmpty ? [Run(decodedStart: 0, fileStart: plainStart, isEscape: false)] : runs
     }
 
     /// The file range decoded byte `index` (inside the value) came from.
     private func origin(_ index: Int) -> Range<Int> {
+        guard !runs.isEmpty else { return (plainStart + index)..<(plainStart + index + 1) }
         var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high + 1) / 2

@@ -229,8 +229,7 @@ struct ConfigParser {
 
     // MARK: Storing (xlu__cfg_set_store)
 
-    private mutating func store(_ setting: Setting) {
-        var setting = setting
+    private mutating func store(_ setting: consuming Setting) {
         // One lookup finds the key's previous setting and records this one.
         setting.earlier = lastIndex.updateValue(settings.count, forKey: setting.key)
         if setting.operation == .append, let previousIndex = setting.earlier {
