@@ -51,7 +51,7 @@ extension GuestReader {
 
     /// Checks across devices: a guest serving itself, a backend with grants both on and off.
     mutating func checkDevices() {
-        let devices = devicesWithNodes()
+        let devices = nodeDevices
         if let name = guest.name?.value, let ownDomid = options.domains?.domid(named: name) {
             for device in devices where device.domid == ownDomid {
                 guard let backend = backend(of: device) else { continue }
@@ -76,38 +76,38 @@ extension GuestReader {
         }
     }
 
-    /// A disk or virtio device that gets a node: what the checks across
-    /// devices compare, with where to find the rest (kept small, so the
-    /// checks copy no located values).
-    private struct NodeDevice {
-        /// Index into `virtioDisks`, or into `virtioDevices` when not a disk.
-        var index: Int
-        var isDisk: Bool
-        /// The backend's domid (0 when absent).
-        var domid: UInt32
-        var usesGrants: Bool
-    }
-
-    /// Every virtio disk, then every virtio device with an MMIO node.
-    private func devicesWithNodes() -> [NodeDevice] {
-        var devices: [NodeDevice] = []
-        // Read in place by index: copying an element would copy its located values.
-        for index in guest.virtioDisks.indices {
-            devices.append(NodeDevice(index: index, isDisk: true, domid: guest.virtioDisks[index].backend?.value.domid ?? 0,
-                                      usesGrants: guest.virtioDisks[index].usesGrants))
-        }
-        for index in guest.virtioDevices.indices where guest.virtioDevices[index].hasMMIONode {
-            devices.append(NodeDevice(index: index, isDisk: false, domid: guest.virtioDevices[index].backend?.value.domid ?? 0,
-                                      usesGrants: guest.virtioDevices[index].usesGrants))
-        }
-        return devices
-    }
-
     private func location(of device: NodeDevice) -> SourceLocation {
         device.isDisk ? guest.virtioDisks[device.index].location : guest.virtioDevices[device.index].location
     }
 
     private func backend(of device: NodeDevice) -> Located<Backend>? {
         device.isDisk ? guest.virtioDisks[device.index].backend : guest.virtioDevices[device.index].backend
+    }
+}
+
+/// A disk or virtio device that gets a node, noted as it is read: what the
+/// checks across devices compare, with where to find the rest (kept small,
+/// so the checks copy no located values).
+struct NodeDevice {
+    /// Index into `virtioDisks`, or into `virtioDevices` when not a disk.
+    var index: Int
+    var isDisk: Bool
+    /// The backend's domid (0 when absent).
+    var domid: UInt32
+    var usesGrants: Bool
+
+    init(disk: VirtioDisk, index: Int) {
+        self.init(index: index, isDisk: true, domid: disk.backend?.value.domid ?? 0, usesGrants: disk.usesGrants)
+    }
+
+    init(device: VirtioDevice, index: Int) {
+        self.init(index: index, isDisk: false, domid: device.backend?.value.domid ?? 0, usesGrants: device.usesGrants)
+    }
+
+    private init(index: Int, isDisk: Bool, domid: UInt32, usesGrants: Bool) {
+        self.index = index
+        self.isDisk = isDisk
+        self.domid = domid
+        self.usesGrants = usesGrants
     }
 }

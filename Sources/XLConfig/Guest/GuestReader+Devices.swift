@@ -9,8 +9,14 @@ extension GuestReader {
     // MARK: disk=
 
     mutating func readDisks() {
-        for item in settings.listItems("disk") {
-            if let disk = readDisk(item) { guest.virtioDisks.append(disk) }
+        let items = settings.listItems("disk")
+        // Room for every entry up front: appending never regrows the lists.
+        guest.virtioDisks.reserveCapacity(items.count)
+        nodeDevices.reserveCapacity(nodeDevices.count + items.count)
+        for item in items {
+            guard let disk = readDisk(item) else { continue }
+            nodeDevices.append(NodeDevice(disk: disk, index: guest.virtioDisks.count))
+            guest.virtioDisks.append(disk)
         }
     }
 
@@ -73,8 +79,13 @@ extension GuestReader {
     // MARK: virtio=
 
     mutating func readVirtioDevices() {
-        for item in settings.listItems("virtio") {
-            if let device = readVirtioDevice(item) { guest.virtioDevices.append(device) }
+        let items = settings.listItems("virtio")
+        guest.virtioDevices.reserveCapacity(items.count)
+        nodeDevices.reserveCapacity(nodeDevices.count + items.count)
+        for item in items {
+            guard let device = readVirtioDevice(item) else { continue }
+            if device.hasMMIONode { nodeDevices.append(NodeDevice(device: device, index: guest.virtioDevices.count)) }
+            guest.virtioDevices.append(device)
         }
     }
 

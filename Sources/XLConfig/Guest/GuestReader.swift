@@ -9,6 +9,8 @@ struct GuestReader {
     let options: XLOptions
     var settings: SettingReader
     var guest: GuestConfig
+    /// Every virtio disk, then every virtio device with an MMIO node, as read.
+    var nodeDevices: [NodeDevice] = []
 
     init(source: SourceText, syntax: ConfigSyntax, options: XLOptions) {
         self.source = source

@@ -96,6 +96,7 @@ struct SettingReader {
     mutating func listItems(_ key: String) -> [Atom] {
         guard let (_, list) = list(key) else { return [] }
         var atoms: [Atom] = []
+        atoms.reserveCapacity(list.items.count)
         for (position, item) in list.items.enumerated() {
             switch item {
             case .atom(let atom): atoms.append(atom)
