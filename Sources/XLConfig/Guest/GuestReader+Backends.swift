@@ -5,11 +5,11 @@ extension GuestReader {
     /// included) is a decimal domid; anything else is a domain name, looked
     /// up in `--domains`. Nil (with an error) when the name cannot be resolved.
     mutating func resolveBackend(_ written: String, at here: SourceLocation) -> Located<Backend>? {
-        let bytes = Array(written.utf8)
         let backend: Backend
-        if bytes.allSatisfy(Ascii.isDigit) {
-            // strtoul into a uint32_t domid.
-            backend = Backend(domid: UInt32(truncatingIfNeeded: CNumber.strtoul(bytes, base: 10).value))
+        if written.utf8.allSatisfy(Ascii.isDigit) {
+            // strtoul into a uint32_t domid. On digits alone strtoul is plain
+            // decimal that saturates on overflow, so no byte copy is needed.
+            backend = Backend(domid: UInt32(truncatingIfNeeded: written.isEmpty ? 0 : UInt64(written) ?? .max))
         } else if let table = options.domains {
             guard let domid = table.domid(named: written) else {
                 report(XLRules.backendName.at(here, "no domain named `\(written)` in \(table.file ?? "the --domains table"): libxl cannot find the backend",

@@ -12,7 +12,7 @@ extension GuestReader {
         // Settings are read in place and located only when reported: most are fine.
         for position in settings.indices {
             let key = settings[position].key
-            switch KnownKeys.status(of: key, in: version) {
+            switch knownKeys.status(of: key) {
             case .known:
                 break
             case .notYet(let since):
@@ -22,7 +22,7 @@ extension GuestReader {
             case .unknown:
                 // A file with hundreds of unknown keys is not a typo: stop measuring.
                 let suggestion = suggestions[key]
-                    ?? (suggestions.count < Self.suggestionLimit ? KnownKeys.suggestion(for: key, in: version) : nil)
+                    ?? (suggestions.count < Self.suggestionLimit ? knownKeys.suggestion(for: key) : nil)
                 suggestions[key] = suggestion
                 report(XLRules.unknownKey.at(
                     location(settings[position].keyRange), "xl does not know the key `\(key)` and ignores it",

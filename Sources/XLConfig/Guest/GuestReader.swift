@@ -9,6 +9,7 @@ struct GuestReader {
     let options: XLOptions
     var settings: SettingReader
     var guest: GuestConfig
+    let knownKeys: KnownKeys
     /// Every virtio disk, then every virtio device with an MMIO node, as read.
     var nodeDevices: [NodeDevice] = []
 
@@ -18,6 +19,7 @@ struct GuestReader {
         self.options = options
         settings = SettingReader(source: source, settings: syntax.settings)
         guest = GuestConfig(file: source.file)
+        knownKeys = KnownKeys(version: options.xenVersion)
     }
 
     var diagnostics: [Diagnostic] { settings.diagnostics }
@@ -27,7 +29,7 @@ struct GuestReader {
     func location(_ range: Range<Int>) -> SourceLocation { source.location(range) }
 
     /// Whether this version's xl reads `key` (it ignores keys it does not know).
-    func reads(_ key: String) -> Bool { KnownKeys.status(of: key, in: version) == .known }
+    func reads(_ key: String) -> Bool { knownKeys.status(of: key) == .known }
 
     mutating func read() -> GuestConfig {
         checkKeys()

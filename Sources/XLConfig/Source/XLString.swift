@@ -98,7 +98,9 @@ struct XLString: Sendable {
             return at..<(at + 1)
         }
         let first = origin(low), last = origin(high - 1)
-        guard source.sameLine(first.lowerBound, last.lowerBound), last.upperBound >= first.lowerBound else {
+        // One plain run is one quoted string, which never spans lines; only
+        // `+=` pieces can, and then the first byte's line is shown.
+        guard runs.isEmpty || source.sameLine(first.lowerBound, last.lowerBound), last.upperBound >= first.lowerBound else {
             return first
         }
         return first.lowerBound..<last.upperBound
