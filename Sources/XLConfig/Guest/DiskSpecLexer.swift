@@ -63,21 +63,21 @@ enum DiskRule: CaseIterable, Sendable {
         }
     }
 
-    /// Whether a match of this rule without literal text can begin with `byte`.
+    /// Whether a match of this rule without literal text can begin with
+    /// `byte`. Positional parameters and bad bytes, the last two rules, can
+    /// begin almost anywhere: the lexer tries them at every byte itself.
     private func patternCanStart(with byte: UInt8) -> Bool {
         switch self {
         case .blank: Ascii.isBlank(byte) || byte == Ascii.newline
         case .unknownParameter, .unknownPrefix: Ascii.isLower(byte)
-        // `[^=,]*,?`: a lone comma is an empty positional parameter.
-        case .positional: byte != Ascii.equals
-        case .bad: byte != Ascii.newline
         default: false
         }
     }
 
-    /// For each first byte, what the lexer tries there, in rule order (a
-    /// prefix rule once per word that can start there, in word order): the
-    /// same choice as trying every rule, since the others cannot match.
+    /// For each first byte, what the lexer tries there before the last two
+    /// rules, in rule order (a prefix rule once per word that can start
+    /// there, in word order): the same choice as trying every rule, since
+    /// the others cannot match. Most rows are empty.
     static let candidates: [[DiskCandidate]] = {
         var table = [[DiskCandidate]](repeating: [], count: 256)
         for rule in allCases {
@@ -121,6 +121,8 @@ struct DiskSpecLexer {
     /// at `end`. Tokens start at increasing offsets, so reusing it keeps
     /// long specs lexing in linear time.
     private var equalsOrComma = (from: 0, end: -1)
+    /// `DiskRule.candidates`, fetched once per spec rather than once per token.
+    private let candidates = DiskRule.candidates
 
     init(spec: [UInt8], version: XenVersion) {
         self.spec = spec
@@ -128,18 +130,13 @@ struct DiskSpecLexer {
         newlines = spec.indices.filter { spec[$0] == Ascii.newline }
     }
 
-    /// `DiskRule.candidates`, fetched once per spec rather than once per token.
-    private let candidates = DiskRule.candidates
-
     /// The next token, or nil at the end of the spec.
     mutating func next() -> DiskToken? {
         guard offset < spec.count else { return nil }
         var best: (rule: DiskRule, match: Match)?
-        for candidate in candidates[Int(spec[offset])] {
-            guard let match = self.match(candidate) else { continue }
-            if let current = best, match.total <= current.match.total { continue }
-            best = (candidate.rule, match)
-        }
+        for candidate in candidates[Int(spec[offset])] { consider(candidate, &best) }
+        consider(DiskCandidate(rule: .positional, literal: nil), &best)
+        consider(DiskCandidate(rule: .bad, literal: nil), &best)
         // `.bad` always matches one byte that is not a newline, and `.blank` a newline.
         guard let best else { return nil }
         let token = DiskToken(rule: best.rule, range: offset..<(offset + best.match.consumed))
@@ -166,6 +163,13 @@ struct DiskSpecLexer {
         init(length: Int) { self.init(total: length, consumed: length) }
     }
 
+    /// Flex's choice: the longest match, the earlier rule on a tie.
+    private mutating func consider(_ candidate: DiskCandidate, _ best: inout (rule: DiskRule, match: Match)?) {
+        guard let match = self.match(candidate) else { return }
+        if let current = best, match.total <= current.match.total { return }
+        best = (candidate.rule, match)
+    }
+
     private mutating func match(_ candidate: DiskCandidate) -> Match? {
         if let literal = candidate.literal {
             guard let afterLiteral = offsetAfter(literal) else { return nil }
@@ -190,8 +194,7 @@ struct DiskSpecLexer {
             if end < spec.count, spec[end] == Ascii.comma { end += 1 }
             return end > offset ? Match(length: end - offset) : nil
         case .bad:
-            // Any byte but a newline, as the candidate table ensures.
-            return Match(length: 1)
+            return spec[offset] == Ascii.newline ? nil : Match(length: 1)
         default:
             return nil // literal rules, matched above
         }
