@@ -82,6 +82,9 @@ struct DiskSpecParser {
         }
     }
 
+    /// The word of a deprecated `word:` prefix token, without the colon.
+    private func prefixWord(_ range: Range<Int>) -> Range<Int> { range.lowerBound..<(range.upperBound - 1) }
+
     /// The range without one trailing comma (xl's `STRIP(',')`).
     private func stripComma(_ range: Range<Int>) -> Range<Int> {
         range.count > 0 && bytes[range.upperBound - 1] == Ascii.comma ? range.lowerBound..<(range.upperBound - 1) : range
@@ -105,16 +108,16 @@ struct DiskSpecParser {
                 fail("unknown devtype `\(text(valueRange(range)))`", valueRange(range), hint: "devtype is cdrom or disk")
             case .target:
                 let value = valueRange(range)
-                save(\.target, "target", DiskSpec.Field(value: text(value), range: value))
+                spec.target = saved(DiskSpec.Field(value: text(value), range: value), as: "target", over: spec.target)
                 noteSwallowed(value)
             case .unknownParameter:
                 unknownParameter(range)
             case .formatPrefix:
                 hadDeprecatedPrefix = true
-                setFormat(DiskSpec.Field(value: token.prefix ?? "", range: range))
+                setFormat(DiskSpec.Field(value: text(prefixWord(range)), range: range))
             case .scriptPrefix:
                 hadDeprecatedPrefix = true
-                save(\.script, "script", DiskSpec.Field(value: "block-" + (token.prefix ?? ""), range: range))
+                spec.script = saved(DiskSpec.Field(value: "block-" + text(prefixWord(range)), range: range), as: "script", over: spec.script)
             case .ignoredPrefix:
                 hadDeprecatedPrefix = true
             case .unknownPrefix:
@@ -155,13 +158,13 @@ struct DiskSpecParser {
         switch rule {
         case .format: setFormat(field)
         case .access: setAccess(field)
-        case .backend: save(\.backend, "backend", field)
+        case .backend: spec.backend = saved(field, as: "backend", over: spec.backend)
         case .backendType:
             guard ["phy", "tap", "qdisk", "standalone"].contains(field.value) else {
                 fail("unknown backendtype `\(field.value)`", valueRange, hint: "backendtype is phy, tap, qdisk or standalone")
                 return
             }
-            setOnce(\.backendType, "backendtype", field)
+            spec.backendType = setOnce(field, as: "backendtype", over: spec.backendType)
         case .specification:
             guard let value = DiskSpec.Specification(rawValue: field.value) else {
                 fail("unknown specification `\(field.value)`", valueRange, hint: "specification is xen or virtio")
@@ -172,8 +175,8 @@ struct DiskSpecParser {
                 return
             }
             spec.specification = (value, valueRange)
-        case .vdev: save(\.vdev, "vdev", field)
-        case .script: save(\.script, "script", field)
+        case .vdev: spec.vdev = saved(field, as: "vdev", over: spec.vdev)
+        case .script: spec.script = saved(field, as: "script", over: spec.script)
         case .coloPort:
             if atoi(field.value) == 0 { fail("unknown colo-port `\(field.value)`", valueRange, hint: "colo-port is a port number") }
         default:
@@ -187,22 +190,22 @@ struct DiskSpecParser {
         }
     }
 
-    /// `savestring`: a second non-empty value is an error.
-    private mutating func save(_ path: WritableKeyPath<DiskSpec, DiskSpec.Field?>, _ name: String, _ field: DiskSpec.Field) {
-        if let earlier = spec[keyPath: path], !earlier.value.isEmpty {
+    /// `savestring`: a second non-empty value is an error. Returns the value to keep.
+    private mutating func saved(_ field: DiskSpec.Field, as name: String, over earlier: DiskSpec.Field?) -> DiskSpec.Field? {
+        if let earlier, !earlier.value.isEmpty {
             fail("\(name) given twice (first `\(earlier.value)`)", field.range, hint: "keep one \(name)")
-            return
+            return earlier
         }
-        spec[keyPath: path] = field
+        return field
     }
 
-    /// `DSET`: setting an enum again to a different value is an error.
-    private mutating func setOnce(_ path: WritableKeyPath<DiskSpec, DiskSpec.Field?>, _ name: String, _ field: DiskSpec.Field) {
-        if let earlier = spec[keyPath: path], earlier.value != field.value {
+    /// `DSET`: setting an enum again to a different value is an error. Returns the value to keep.
+    private mutating func setOnce(_ field: DiskSpec.Field, as name: String, over earlier: DiskSpec.Field?) -> DiskSpec.Field? {
+        if let earlier, earlier.value != field.value {
             fail("\(name) given twice with different values (`\(earlier.value)`, `\(field.value)`)", field.range, hint: "keep one \(name)")
-            return
+            return earlier
         }
-        spec[keyPath: path] = field
+        return field
     }
 
     private mutating func setFormat(_ field: DiskSpec.Field) {
@@ -211,7 +214,7 @@ struct DiskSpecParser {
             fail("unknown format `\(field.value)`", field.range, hint: "format is raw, qcow, qcow2, vhd, qed or empty")
             return
         }
-        setOnce(\.format, "format", DiskSpec.Field(value: normalized, range: field.range))
+        spec.format = setOnce(DiskSpec.Field(value: normalized, range: field.range), as: "format", over: spec.format)
     }
 
     private mutating func setAccess(_ field: DiskSpec.Field) {
@@ -235,7 +238,7 @@ struct DiskSpecParser {
                 setFormat(field)
             }
         } else if spec.vdev == nil {
-            if !vdevAndDevtype(field) { save(\.vdev, "vdev", field) }
+            if !vdevAndDevtype(field) { spec.vdev = saved(field, as: "vdev", over: spec.vdev) }
         } else if !accessSet {
             accessSet = true
             setAccess(field)
@@ -250,7 +253,7 @@ struct DiskSpecParser {
     /// `vdev:devtype` (deprecated): true when the field had a colon.
     private mutating func vdevAndDevtype(_ field: DiskSpec.Field) -> Bool {
         guard let colon = bytes[field.range].lastIndex(of: Ascii.colon) else { return false }
-        save(\.vdev, "vdev", DiskSpec.Field(value: text(field.range.lowerBound..<colon), range: field.range.lowerBound..<colon))
+        spec.vdev = saved(DiskSpec.Field(value: text(field.range.lowerBound..<colon), range: field.range.lowerBound..<colon), as: "vdev", over: spec.vdev)
         let typeRange = (colon + 1)..<field.range.upperBound
         switch text(typeRange) {
         case "cdrom": spec.isCdrom = true

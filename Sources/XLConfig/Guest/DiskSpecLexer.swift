@@ -12,7 +12,7 @@ enum DiskRule: CaseIterable, Sendable {
     case positional, bad
 
     /// Rules of the form `name=[^,]*,?`.
-    var keyword: String? {
+    var keyword: StaticString? {
         switch self {
         case .format: "format="
         case .devtypeOther: "devtype="
@@ -32,7 +32,7 @@ enum DiskRule: CaseIterable, Sendable {
     }
 
     /// Rules of the form `word,?`.
-    var flag: String? {
+    var flag: StaticString? {
         switch self {
         case .cdrom: "cdrom"
         case .devtypeCdrom: "devtype=cdrom"
@@ -49,15 +49,64 @@ enum DiskRule: CaseIterable, Sendable {
         default: nil
         }
     }
+
+    /// The literal texts a match starts with: the keyword or flag, `target=`,
+    /// or the words of a deprecated `word:` prefix rule (colon included).
+    var literals: [StaticString] {
+        if let literal = keyword ?? flag { return [literal] }
+        switch self {
+        case .target: return ["target="]
+        case .formatPrefix: return ["raw:", "qcow:", "qcow2:", "vhd:"]
+        case .scriptPrefix: return ["iscsi:", "nbd:", "enbd:", "drbd:"]
+        case .ignoredPrefix: return ["tapdisk:", "tap:", "tap2:", "aio:", "ioemu:", "file:", "phy:"]
+        default: return []
+        }
+    }
+
+    /// Whether a match of this rule without literal text can begin with
+    /// `byte`. Positional parameters and bad bytes, the last two rules, can
+    /// begin almost anywhere: the lexer tries them at every byte itself.
+    private func patternCanStart(with byte: UInt8) -> Bool {
+        switch self {
+        case .blank: Ascii.isBlank(byte) || byte == Ascii.newline
+        case .unknownParameter, .unknownPrefix: Ascii.isLower(byte)
+        default: false
+        }
+    }
+
+    /// For each first byte, what the lexer tries there before the last two
+    /// rules, in rule order (a prefix rule once per word that can start
+    /// there, in word order): the same choice as trying every rule, since
+    /// the others cannot match. Most rows are empty.
+    static let candidates: [[DiskCandidate]] = {
+        var table = [[DiskCandidate]](repeating: [], count: 256)
+        for rule in allCases {
+            let literals = rule.literals
+            for literal in literals {
+                literal.withUTF8Buffer { table[Int($0[0])].append(DiskCandidate(rule: rule, literal: literal)) }
+            }
+            guard literals.isEmpty else { continue }
+            for byte in UInt8.min...UInt8.max where rule.patternCanStart(with: byte) {
+                table[Int(byte)].append(DiskCandidate(rule: rule, literal: nil))
+            }
+        }
+        return table
+    }()
+}
+
+/// A rule as the lexer tries it, with the literal it must start with.
+struct DiskCandidate: Sendable {
+    var rule: DiskRule
+    /// Nil for rules that are patterns only (blanks, unknown names, positional, bad bytes).
+    var literal: StaticString?
 }
 
 /// One token of a disk spec: the rule flex would choose at a position.
 struct DiskToken: Sendable {
     var rule: DiskRule
-    /// The bytes the rule consumes (without trailing context).
+    /// The bytes the rule consumes (without trailing context). For the
+    /// prefix rules, the prefix word and its `:`.
     var range: Range<Int>
-    /// For prefix rules: the prefix word without its `:`.
-    var prefix: String?
 }
 
 /// Splits a disk spec as xl's disk lexer does.
@@ -66,52 +115,32 @@ struct DiskSpecLexer {
     /// `grant_usage=` exists in the disk syntax from 4.19.
     private let hasGrantUsage: Bool
     private(set) var offset = 0
-    /// For each offset, where the next newline, comma, and `=` or comma are
-    /// (or the end): keeps every rule O(1) so long specs lex in linear time.
-    private let nextNewline: [Int]
-    private let nextComma: [Int]
-    private let nextEqualsOrComma: [Int]
+    /// Offsets of the spec's newlines (only a `\n` escape makes one), where `.*` stops.
+    private let newlines: [Int]
+    /// The last `[^=,]*` scan: the first `=` or `,` at or after `from` is
+    /// at `end`. Tokens start at increasing offsets, so reusing it keeps
+    /// long specs lexing in linear time.
+    private var equalsOrComma = (from: 0, end: -1)
+    /// `DiskRule.candidates`, fetched once per spec rather than once per token.
+    private let candidates = DiskRule.candidates
 
     init(spec: [UInt8], version: XenVersion) {
         self.spec = spec
         hasGrantUsage = version >= XenVersion(major: 4, minor: 19)
-        nextNewline = Self.nextIndex(in: spec) { $0 == Ascii.newline }
-        nextComma = Self.nextIndex(in: spec) { $0 == Ascii.comma }
-        nextEqualsOrComma = Self.nextIndex(in: spec) { $0 == Ascii.comma || $0 == Ascii.equals }
+        newlines = spec.indices.filter { spec[$0] == Ascii.newline }
     }
-
-    private static func nextIndex(in bytes: [UInt8], where matches: (UInt8) -> Bool) -> [Int] {
-        var table = [Int](repeating: bytes.count, count: bytes.count + 1)
-        for index in bytes.indices.reversed() {
-            table[index] = matches(bytes[index]) ? index : table[index + 1]
-        }
-        return table
-    }
-
-    /// Every rule in order, with the literal text of keyword and flag rules as bytes.
-    private static let rules: [(rule: DiskRule, literal: [UInt8]?)] = DiskRule.allCases.map { rule in
-        (rule, (rule.keyword ?? rule.flag).map { Array($0.utf8) })
-    }
-    private static let target = Array("target=".utf8)
-    private static let formatPrefixes = ["raw", "qcow", "qcow2", "vhd"].map { Array(($0 + ":").utf8) }
-    private static let scriptPrefixes = ["iscsi", "nbd", "enbd", "drbd"].map { Array(($0 + ":").utf8) }
-    private static let ignoredPrefixes = ["tapdisk", "tap", "tap2", "aio", "ioemu", "file", "phy"].map { Array(($0 + ":").utf8) }
 
     /// The next token, or nil at the end of the spec.
     mutating func next() -> DiskToken? {
         guard offset < spec.count else { return nil }
-        var best: (rule: DiskRule, total: Int, consumed: Int, prefix: String?)?
-        for (rule, literal) in Self.rules {
-            // A literal rule cannot match unless its first byte does.
-            if let literal, literal[0] != spec[offset] { continue }
-            guard let match = self.match(rule, literal: literal) else { continue }
-            if let current = best, match.total <= current.total { continue }
-            best = (rule, match.total, match.consumed, match.prefix)
-        }
+        var best: (rule: DiskRule, match: Match)?
+        for candidate in candidates[Int(spec[offset])] { consider(candidate, &best) }
+        consider(DiskCandidate(rule: .positional, literal: nil), &best)
+        consider(DiskCandidate(rule: .bad, literal: nil), &best)
         // `.bad` always matches one byte that is not a newline, and `.blank` a newline.
         guard let best else { return nil }
-        let token = DiskToken(rule: best.rule, range: offset..<(offset + best.consumed), prefix: best.prefix)
-        offset += best.consumed
+        let token = DiskToken(rule: best.rule, range: offset..<(offset + best.match.consumed))
+        offset += best.match.consumed
         return token
     }
 
@@ -121,42 +150,59 @@ struct DiskSpecLexer {
     // MARK: Matching
 
     private struct Match {
+        /// Bytes matched, trailing context included: flex's measure for picking a rule.
         var total: Int
+        /// Bytes the token takes.
         var consumed: Int
-        var prefix: String?
+
+        init(total: Int, consumed: Int) {
+            self.total = total
+            self.consumed = consumed
+        }
+
+        init(length: Int) { self.init(total: length, consumed: length) }
     }
 
-    private func match(_ rule: DiskRule, literal: [UInt8]?) -> Match? {
-        if let literal {
-            if rule.keyword != nil { return keywordValue(literal) }
-            if rule == .grantUsageOn || rule == .grantUsageOff, !hasGrantUsage { return nil }
-            return offsetAfter(literal).map { commaOptional(after: $0) }.map { Match(total: $0, consumed: $0) }
+    /// Flex's choice: the longest match, the earlier rule on a tie.
+    private mutating func consider(_ candidate: DiskCandidate, _ best: inout (rule: DiskRule, match: Match)?) {
+        guard let match = self.match(candidate) else { return }
+        if let current = best, match.total <= current.match.total { return }
+        best = (candidate.rule, match)
+    }
+
+    private mutating func match(_ candidate: DiskCandidate) -> Match? {
+        if let literal = candidate.literal {
+            guard let afterLiteral = offsetAfter(literal) else { return nil }
+            let rule = candidate.rule
+            if rule.keyword != nil { return keywordValue(after: afterLiteral) }
+            if rule.flag != nil {
+                if rule == .grantUsageOn || rule == .grantUsageOff, !hasGrantUsage { return nil }
+                // `word,?`
+                return Match(length: commaOptional(after: afterLiteral))
+            }
+            // `target=.*` takes the rest of the line; `word:/.*` consumes
+            // the word and its colon but counts the whole line.
+            let line = lineEnd(from: afterLiteral) - offset
+            return Match(total: line, consumed: rule == .target ? line : afterLiteral - offset)
         }
-        switch rule {
+        switch candidate.rule {
         case .blank: return blank()
-        case .target:
-            guard let afterKey = offsetAfter(Self.target) else { return nil }
-            let end = lineEnd(from: afterKey)
-            return Match(total: end - offset, consumed: end - offset)
         case .unknownParameter: return unknownParameter()
-        case .formatPrefix: return prefix(Self.formatPrefixes)
-        case .scriptPrefix: return prefix(Self.scriptPrefixes)
-        case .ignoredPrefix: return prefix(Self.ignoredPrefixes)
         case .unknownPrefix: return unknownPrefix()
         case .positional:
-            var end = nextEqualsOrComma[offset]
+            var end = equalsOrCommaEnd()
             if end < spec.count, spec[end] == Ascii.comma { end += 1 }
-            return end > offset ? Match(total: end - offset, consumed: end - offset) : nil
+            return end > offset ? Match(length: end - offset) : nil
         case .bad:
-            return spec[offset] == Ascii.newline ? nil : Match(total: 1, consumed: 1)
-        default: return nil
+            return spec[offset] == Ascii.newline ? nil : Match(length: 1)
+        default:
+            return nil // literal rules, matched above
         }
     }
 
-    /// Offset after `text` when the spec continues with it here.
-    private func offsetAfter(_ bytes: [UInt8]) -> Int? {
-        guard offset + bytes.count <= spec.count, spec[offset..<(offset + bytes.count)].elementsEqual(bytes) else { return nil }
-        return offset + bytes.count
+    /// Offset after `literal` when the spec continues with it here.
+    private func offsetAfter(_ literal: StaticString) -> Int? {
+        spec.hasLiteral(literal, at: offset) ? offset + literal.utf8CodeUnitCount : nil
     }
 
     /// `,?` after `end`: the length from the token start.
@@ -164,11 +210,21 @@ struct DiskSpecLexer {
         (end < spec.count && spec[end] == Ascii.comma ? end + 1 : end) - offset
     }
 
-    /// `name=[^,]*,?`
-    private func keywordValue(_ keyword: [UInt8]) -> Match? {
-        guard let afterKey = offsetAfter(keyword) else { return nil }
-        let length = commaOptional(after: nextComma[afterKey])
-        return Match(total: length, consumed: length)
+    /// `name=[^,]*,?` from just after `name=`. The scan never runs past
+    /// the token it makes: no other rule matching here is longer.
+    private func keywordValue(after afterKey: Int) -> Match {
+        var end = afterKey
+        while end < spec.count, spec[end] != Ascii.comma { end += 1 }
+        return Match(length: commaOptional(after: end))
+    }
+
+    /// The first `=` or `,` at or after the current offset, or the end.
+    private mutating func equalsOrCommaEnd() -> Int {
+        if equalsOrComma.from <= offset, offset <= equalsOrComma.end { return equalsOrComma.end }
+        var end = offset
+        while end < spec.count, spec[end] != Ascii.equals, spec[end] != Ascii.comma { end += 1 }
+        equalsOrComma = (offset, end)
+        return end
     }
 
     /// `[ \t\n]+/([^ \t\n].*)?`: the trailing context makes it win over everything.
@@ -186,18 +242,7 @@ struct DiskSpecLexer {
         var end = offset + 1
         while end < spec.count, Ascii.isLowerAlnum(spec[end]) || spec[end] == Ascii.minus { end += 1 }
         guard end + 1 < spec.count, spec[end] == Ascii.equals, spec[end + 1] != Ascii.comma else { return nil }
-        let length = commaOptional(after: end + 2)
-        return Match(total: length, consumed: length)
-    }
-
-    /// `(word1|word2):/.*`: consumes the word and its colon, counts the whole line.
-    private func prefix(_ words: [[UInt8]]) -> Match? {
-        for word in words {
-            guard let afterColon = offsetAfter(word) else { continue }
-            return Match(total: lineEnd(from: afterColon) - offset, consumed: afterColon - offset,
-                         prefix: String(decoding: word.dropLast(), as: UTF8.self))
-        }
-        return nil
+        return Match(length: commaOptional(after: end + 2))
     }
 
     /// `[a-z][a-z0-9]*:/([^a-z0-9].*)?`
@@ -208,9 +253,16 @@ struct DiskSpecLexer {
         guard end < spec.count, spec[end] == Ascii.colon else { return nil }
         let afterColon = end + 1
         let total = afterColon < spec.count && !Ascii.isLowerAlnum(spec[afterColon]) ? lineEnd(from: afterColon + 1) : afterColon
-        return Match(total: total - offset, consumed: afterColon - offset, prefix: String(decoding: spec[offset..<end], as: UTF8.self))
+        return Match(total: total - offset, consumed: afterColon - offset)
     }
 
-    /// Offset of the next newline at or after `start` (or the end): where `.*` stops.
-    private func lineEnd(from start: Int) -> Int { nextNewline[min(start, spec.count)] }
+    /// Offset of the first newline at or after `start` (or the end): where `.*` stops.
+    private func lineEnd(from start: Int) -> Int {
+        var low = 0, high = newlines.count
+        while low < high {
+            let mid = (low + high) / 2
+            if newlines[mid] < start { low = mid + 1 } else { high = mid }
+        }
+        return low < newlines.count ? newlines[low] : spec.count
+    }
 }

@@ -5,11 +5,11 @@ extension GuestReader {
     /// included) is a decimal domid; anything else is a domain name, looked
     /// up in `--domains`. Nil (with an error) when the name cannot be resolved.
     mutating func resolveBackend(_ written: String, at here: SourceLocation) -> Located<Backend>? {
-        let bytes = Array(written.utf8)
         let backend: Backend
-        if bytes.allSatisfy(Ascii.isDigit) {
-            // strtoul into a uint32_t domid.
-            backend = Backend(domid: UInt32(truncatingIfNeeded: CNumber.strtoul(bytes, base: 10).value))
+        if written.utf8.allSatisfy(Ascii.isDigit) {
+            // strtoul into a uint32_t domid. On digits alone strtoul is plain
+            // decimal that saturates on overflow, so no byte copy is needed.
+            backend = Backend(domid: UInt32(truncatingIfNeeded: written.isEmpty ? 0 : UInt64(written) ?? .max))
         } else if let table = options.domains {
             guard let domid = table.domid(named: written) else {
                 report(XLRules.backendName.at(here, "no domain named `\(written)` in \(table.file ?? "the --domains table"): libxl cannot find the backend",
@@ -51,30 +51,63 @@ extension GuestReader {
 
     /// Checks across devices: a guest serving itself, a backend with grants both on and off.
     mutating func checkDevices() {
-        let devices: [(backend: Located<Backend>?, usesGrants: Bool, location: SourceLocation)] =
-            guest.virtioDisks.map { ($0.backend, $0.usesGrants, $0.location) }
-            + guest.virtioDevices.filter(\.hasMMIONode).map { ($0.backend, $0.usesGrants, $0.location) }
+        let devices = nodeDevices
         if let name = guest.name?.value, let ownDomid = options.domains?.domid(named: name) {
-            for case let backend? in devices.map(\.backend) where backend.value.domid == ownDomid {
+            for device in devices where device.domid == ownDomid {
+                guard let backend = backend(of: device) else { continue }
                 report(XLRules.selfBackend.at(
                     backend.location, "the backend is domain \(ownDomid), which is this guest (`\(name)` in \(options.domains?.file ?? "--domains"))",
                     hint: "run the backend in another domain (a driver domain or dom0)"))
             }
         }
-        var firstByDomid: [UInt32: (usesGrants: Bool, location: SourceLocation)] = [:]
+        var firstByDomid = [UInt32: NodeDevice](minimumCapacity: devices.count)
         var reported = Set<UInt32>()
         for device in devices {
-            let domid = device.backend?.value.domid ?? 0
-            guard let first = firstByDomid[domid] else {
-                firstByDomid[domid] = (device.usesGrants, device.location)
+            guard let first = firstByDomid[device.domid] else {
+                firstByDomid[device.domid] = device
                 continue
             }
-            guard first.usesGrants != device.usesGrants, reported.insert(domid).inserted else { continue }
+            guard first.usesGrants != device.usesGrants, reported.insert(device.domid).inserted else { continue }
             let state = { (on: Bool) in on ? "on" : "off" }
             report(XLRules.mixedGrants.at(
-                device.location,
-                "backend domain \(domid) serves this device with grants \(state(device.usesGrants)) but the one on line \(first.location.line) with grants \(state(first.usesGrants)): it must be able to map all guest memory, so grants isolate nothing",
-                hint: "use the same grant_usage for every device of backend \(domid)"))
+                location(of: device),
+                "backend domain \(device.domid) serves this device with grants \(state(device.usesGrants)) but the one on line \(location(of: first).line) with grants \(state(first.usesGrants)): it must be able to map all guest memory, so grants isolate nothing",
+                hint: "use the same grant_usage for every device of backend \(device.domid)"))
         }
+    }
+
+    private func location(of device: NodeDevice) -> SourceLocation {
+        device.isDisk ? guest.virtioDisks[device.index].location : guest.virtioDevices[device.index].location
+    }
+
+    private func backend(of device: NodeDevice) -> Located<Backend>? {
+        device.isDisk ? guest.virtioDisks[device.index].backend : guest.virtioDevices[device.index].backend
+    }
+}
+
+/// A disk or virtio device that gets a node, noted as it is read: what the
+/// checks across devices compare, with where to find the rest (kept small,
+/// so the checks copy no located values).
+struct NodeDevice {
+    /// Index into `virtioDisks`, or into `virtioDevices` when not a disk.
+    var index: Int
+    var isDisk: Bool
+    /// The backend's domid (0 when absent).
+    var domid: UInt32
+    var usesGrants: Bool
+
+    init(disk: VirtioDisk, index: Int) {
+        self.init(index: index, isDisk: true, domid: disk.backend?.value.domid ?? 0, usesGrants: disk.usesGrants)
+    }
+
+    init(device: VirtioDevice, index: Int) {
+        self.init(index: index, isDisk: false, domid: device.backend?.value.domid ?? 0, usesGrants: device.usesGrants)
+    }
+
+    private init(index: Int, isDisk: Bool, domid: UInt32, usesGrants: Bool) {
+        self.index = index
+        self.isDisk = isDisk
+        self.domid = domid
+        self.usesGrants = usesGrants
     }
 }

@@ -9,8 +9,14 @@ extension GuestReader {
     // MARK: disk=
 
     mutating func readDisks() {
-        for item in settings.listItems("disk") {
-            if let disk = readDisk(item) { guest.virtioDisks.append(disk) }
+        let items = settings.listItems("disk")
+        // Room for every entry up front: appending never regrows the lists.
+        guest.virtioDisks.reserveCapacity(items.count)
+        nodeDevices.reserveCapacity(nodeDevices.count + items.count)
+        for item in items {
+            guard let disk = readDisk(item) else { continue }
+            nodeDevices.append(NodeDevice(disk: disk, index: guest.virtioDisks.count))
+            guest.virtioDisks.append(disk)
         }
     }
 
@@ -73,8 +79,13 @@ extension GuestReader {
     // MARK: virtio=
 
     mutating func readVirtioDevices() {
-        for item in settings.listItems("virtio") {
-            if let device = readVirtioDevice(item) { guest.virtioDevices.append(device) }
+        let items = settings.listItems("virtio")
+        guest.virtioDevices.reserveCapacity(items.count)
+        nodeDevices.reserveCapacity(nodeDevices.count + items.count)
+        for item in items {
+            guard let device = readVirtioDevice(item) else { continue }
+            if device.hasMMIONode { nodeDevices.append(NodeDevice(device: device, index: guest.virtioDevices.count)) }
+            guest.virtioDevices.append(device)
         }
     }
 
@@ -93,7 +104,7 @@ extension GuestReader {
         guard !spec.isRefused else { return nil }
 
         let transport = spec.transport.flatMap { field in
-            VirtioTransport(rawValue: field.value.lowercased()).map { Located($0, at: location(in: item, field.range)) }
+            spec.knownTransport.map { Located($0, at: location(in: item, field.range)) }
         }
         // A device with a node has its type judged by the layout stage
         // (libxl refuses a glued type at build time), so glue is reported

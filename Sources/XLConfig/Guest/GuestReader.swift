@@ -9,6 +9,9 @@ struct GuestReader {
     let options: XLOptions
     var settings: SettingReader
     var guest: GuestConfig
+    let knownKeys: KnownKeys
+    /// Every virtio disk, then every virtio device with an MMIO node, as read.
+    var nodeDevices: [NodeDevice] = []
 
     init(source: SourceText, syntax: ConfigSyntax, options: XLOptions) {
         self.source = source
@@ -16,6 +19,7 @@ struct GuestReader {
         self.options = options
         settings = SettingReader(source: source, settings: syntax.settings)
         guest = GuestConfig(file: source.file)
+        knownKeys = KnownKeys(version: options.xenVersion)
     }
 
     var diagnostics: [Diagnostic] { settings.diagnostics }
@@ -25,7 +29,7 @@ struct GuestReader {
     func location(_ range: Range<Int>) -> SourceLocation { source.location(range) }
 
     /// Whether this version's xl reads `key` (it ignores keys it does not know).
-    func reads(_ key: String) -> Bool { KnownKeys.status(of: key, in: version) == .known }
+    func reads(_ key: String) -> Bool { knownKeys.status(of: key) == .known }
 
     mutating func read() -> GuestConfig {
         checkKeys()
@@ -155,7 +159,7 @@ struct GuestReader {
         guest.cmdline = settings.string("cmdline")
         guest.root = settings.string("root")
         guest.extra = settings.string("extra")
-        guard let cmdline = guest.cmdline else { return }
+        guard let cmdline = guest.cmdline, guest.root != nil || guest.extra != nil else { return }
         let ignored = [("root", guest.root), ("extra", guest.extra)].compactMap { key, value in value.map { (key, $0) } }
         guard let first = ignored.min(by: { ($0.1.location.line, $0.1.location.column) < ($1.1.location.line, $1.1.location.column) }) else { return }
         let names = ignored.map { "`\($0.0)`" }.joined(separator: " and ")

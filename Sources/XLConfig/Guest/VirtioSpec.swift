@@ -11,6 +11,8 @@ struct VirtioSpec: Sendable {
     var backend: Field?
     var type: Field?
     var transport: Field?
+    /// What the last `transport=` names, when libxl knows it.
+    var knownTransport: VirtioTransport?
     var grantUsage: Field?
     /// The token xl glued onto `type=virtio...`.
     var glued: Field?
@@ -30,63 +32,85 @@ struct VirtioSpec: Sendable {
 
     static func parse(_ bytes: [UInt8]) -> VirtioSpec {
         var spec = VirtioSpec()
-        let tokens = strtok(bytes)
-        var index = 0
-        while index < tokens.count {
-            var token = tokens[index]
+        var tokens = CommaTokens(bytes: bytes)
+        while var token = tokens.next() {
             while token.lowerBound < token.upperBound, bytes[token.lowerBound] == Ascii.space { token = (token.lowerBound + 1)..<token.upperBound }
-            guard bytes[token].starts(with: Self.typeVirtio) else {
-                spec.apply(bytes[token], range: token)
-                index += 1
+            // No key holds a comma, so a literal matching here lies inside the token.
+            guard bytes.hasLiteral("type=virtio", at: token.lowerBound) else {
+                spec.apply(bytes, token)
                 continue
             }
-            guard index + 1 < tokens.count else {
+            guard let next = tokens.next() else {
                 spec.typeWithoutNext = token
                 return spec
             }
-            let next = tokens[index + 1]
             spec.glued = Field(value: String(decoding: bytes[next], as: UTF8.self), range: next)
-            spec.apply(bytes[token] + [Ascii.comma] + bytes[next], range: token.lowerBound..<next.upperBound)
-            index += 2
+            let valueStart = token.lowerBound + "type=".utf8.count
+            var type: [UInt8] = []
+            type.reserveCapacity(token.upperBound - valueStart + 1 + next.count)
+            type += bytes[valueStart..<token.upperBound]
+            type.append(Ascii.comma)
+            type += bytes[next]
+            spec.type = Field(value: String(decoding: type, as: UTF8.self), range: valueStart..<next.upperBound)
         }
         return spec
     }
 
-    private static let typeVirtio = Array("type=virtio".utf8)
-    /// Each key with its `key=` prefix, in the order xl tries them.
-    private static let prefixes = keys.map { (key: $0, bytes: Array(($0 + "=").utf8)) }
-
     /// Non-empty runs between commas, as successive `strtok(…, ",")` calls return them.
-    private static func strtok(_ bytes: [UInt8]) -> [Range<Int>] {
-        var tokens: [Range<Int>] = []
-        var start = 0
-        for (offset, byte) in bytes.enumerated() where byte == Ascii.comma {
-            if offset > start { tokens.append(start..<offset) }
-            start = offset + 1
+    private struct CommaTokens {
+        let bytes: [UInt8]
+        var cursor = 0
+
+        mutating func next() -> Range<Int>? {
+            while cursor < bytes.count, bytes[cursor] == Ascii.comma { cursor += 1 }
+            guard cursor < bytes.count else { return nil }
+            let start = cursor
+            while cursor < bytes.count, bytes[cursor] != Ascii.comma { cursor += 1 }
+            return start..<cursor
         }
-        if bytes.count > start { tokens.append(start..<bytes.count) }
-        return tokens
     }
 
-    /// `parse_virtio_config`: the later of two equal keys wins.
-    private mutating func apply(_ token: ArraySlice<UInt8>, range: Range<Int>) {
-        for (key, prefix) in Self.prefixes {
-            guard token.starts(with: prefix) else { continue }
-            let valueRange = (range.lowerBound + prefix.count)..<range.upperBound
-            let field = Field(value: String(decoding: token.dropFirst(prefix.count), as: UTF8.self), range: valueRange)
-            switch key {
-            case "backend": backend = field
-            case "type": type = field
-            case "transport":
-                transport = field
-                if VirtioTransport(rawValue: field.value.lowercased()) == nil, badTransports.count < Self.reportLimit { badTransports.append(field) }
-            default: grantUsage = field
-            }
+    /// `parse_virtio_config`: keys are tried as `key=` prefixes in xl's
+    /// order, and the later of two equal keys wins.
+    private mutating func apply(_ bytes: [UInt8], _ token: Range<Int>) {
+        func field(after key: StaticString) -> Field? {
+            guard bytes.hasLiteral(key, at: token.lowerBound) else { return nil }
+            let value = (token.lowerBound + key.utf8CodeUnitCount)..<token.upperBound
+            return Field(value: String(decoding: bytes[value], as: UTF8.self), range: value)
+        }
+        if let value = field(after: "backend=") {
+            backend = value
+        } else if let value = field(after: "type=") {
+            type = value
+        } else if let value = field(after: "transport=") {
+            transport = value
+            knownTransport = VirtioTransport(caseInsensitive: bytes[value.range])
+            if knownTransport == nil, badTransports.count < Self.reportLimit { badTransports.append(value) }
+        } else if let value = field(after: "grant_usage=") {
+            grantUsage = value
+        } else if unknownTokens.count < Self.reportLimit {
+            // xl stops at the first; a few are worth showing, thousands are not.
+            unknownTokens.append(Field(value: String(decoding: bytes[token], as: UTF8.self), range: token))
+        }
+    }
+}
+
+extension VirtioTransport {
+    /// The transport `bytes` name in any case, as libxl's `_from_string`
+    /// reads it. Non-ASCII text keeps the Unicode case mapping this reader
+    /// has always used (a Kelvin sign lowercases to `k`).
+    init?(caseInsensitive bytes: ArraySlice<UInt8>) {
+        guard bytes.allSatisfy({ $0 < 0x80 }) else {
+            self.init(rawValue: String(decoding: bytes, as: UTF8.self).lowercased())
             return
         }
-        // xl stops at the first; a few are worth showing, thousands are not.
-        if unknownTokens.count < Self.reportLimit {
-            unknownTokens.append(Field(value: String(decoding: token, as: UTF8.self), range: range))
+        let named = { (name: StaticString) in name.withUTF8Buffer { $0.elementsEqual(bytes) { $0 == Ascii.lowercased($1) } } }
+        if named("mmio") {
+            self = .mmio
+        } else if named("unknown") {
+            self = .unknown
+        } else {
+            return nil
         }
     }
 }

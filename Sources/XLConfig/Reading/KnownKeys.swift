@@ -1,6 +1,6 @@
-/// The keys xl's parser reads (`xl_parse.c`), per version: any other key is
+/// The keys one version's xl parser reads (`xl_parse.c`): any other key is
 /// ignored without a word. Taken from the 4.17–4.22 sources.
-enum KnownKeys {
+struct KnownKeys {
     enum Status: Equatable {
         case known
         /// Read only from this version on.
@@ -8,23 +8,32 @@ enum KnownKeys {
         case unknown
     }
 
-    static func status(of key: String, in version: XenVersion) -> Status {
-        if let since = introduced[key] { return version >= since ? .known : .notYet(since: since) }
-        return readSince417.contains(key) ? .known : .unknown
+    let version: XenVersion
+    /// The tables, fetched once: every read of a global costs a `swift_once` call.
+    private let readSince417 = Self.introducedIn417
+    private let introduced = Self.introducedLater
+
+    init(version: XenVersion) { self.version = version }
+
+    func status(of key: String) -> Status {
+        // Most keys in a config are old ones: one lookup decides them.
+        if readSince417.contains(key) { return .known }
+        guard let since = introduced[key] else { return .unknown }
+        return version >= since ? .known : .notYet(since: since)
     }
 
     /// The known key closest to `key` by edit distance, when close enough to be a likely typo.
-    static func suggestion(for key: String, in version: XenVersion) -> String? {
-        EditDistance.closest(to: key, in: known(in: version), limit: key.utf8.count <= 4 ? 1 : 2)
+    func suggestion(for key: String) -> String? {
+        EditDistance.closest(to: key, in: known, limit: key.utf8.count <= 4 ? 1 : 2)
     }
 
-    /// Every key `version`'s xl reads.
-    static func known(in version: XenVersion) -> [String] {
+    /// Every key this version's xl reads.
+    private var known: [String] {
         Array(readSince417) + introduced.filter { $0.value <= version }.map(\.key)
     }
 
     /// Keys added after 4.17, with the first version whose xl reads them.
-    static let introduced: [String: XenVersion] = {
+    private static let introducedLater: [String: XenVersion] = {
         var table: [String: XenVersion] = [:]
         let added: [(Int, [String])] = [
             (18, ["bootloader_restrict", "bootloader_user", "smbios", "sve", "virtio"]),
@@ -40,7 +49,7 @@ enum KnownKeys {
     }()
 
     /// Keys every supported xl (4.17 on) reads.
-    static let readSince417: Set<String> = [
+    private static let introducedIn417: Set<String> = [
         "acpi", "acpi_firmware", "acpi_laptop_slate", "acpi_s3", "acpi_s4", "altp2m", "altp2mhvm", "apic", "bios",
         "bios_path_override", "boot", "bootloader", "bootloader_args", "builder", "cap", "channel", "cmdline",
         "cpu_weight", "cpuid", "cpus", "cpus_soft", "device_model", "device_model_args", "device_model_args_hvm",

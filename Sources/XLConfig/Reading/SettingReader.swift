@@ -16,7 +16,11 @@ struct SettingReader {
     mutating func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
 
     /// The setting xl uses for `key`: the last one.
-    func last(_ key: String) -> Setting? { settings.last { $0.key == key } }
+    func last(_ key: String) -> Setting? {
+        // Comparing lengths first skips most keys cheaply: `==` on two
+        // different strings takes the slow comparison path.
+        settings.last { $0.key.utf8.count == key.utf8.count && $0.key == key }
+    }
 
     func location(_ range: Range<Int>) -> SourceLocation { source.location(range) }
 
@@ -96,6 +100,7 @@ struct SettingReader {
     mutating func listItems(_ key: String) -> [Atom] {
         guard let (_, list) = list(key) else { return [] }
         var atoms: [Atom] = []
+        atoms.reserveCapacity(list.items.count)
         for (position, item) in list.items.enumerated() {
             switch item {
             case .atom(let atom): atoms.append(atom)

@@ -41,6 +41,9 @@ enum Ascii {
     /// C `isspace`: space, \t, \n, \v, \f, \r.
     static func isSpace(_ byte: UInt8) -> Bool { byte == space || (0x09...0x0D).contains(byte) }
 
+    /// C `tolower`: ASCII uppercase letters become lowercase, other bytes stay.
+    static func lowercased(_ byte: UInt8) -> UInt8 { isUpper(byte) ? byte | 0x20 : byte }
+
     /// The value of a digit in `base` (up to 36), or nil.
     static func digitValue(_ byte: UInt8, base: Int) -> Int? {
         let value: Int

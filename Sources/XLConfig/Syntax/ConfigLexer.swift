@@ -16,6 +16,8 @@ struct ConfigLexer {
     /// All tokens, ending with one `.end`.
     mutating func tokenize() -> [Token] {
         var tokens: [Token] = []
+        // Config tokens (keys, strings, blanks between them) average well over four bytes.
+        tokens.reserveCapacity(bytes.count / 4 + 1)
         while true {
             let token = next()
             tokens.append(token)
@@ -34,7 +36,7 @@ struct ConfigLexer {
             return Token(kind: .word, range: start..<offset)
         case Ascii.zero...Ascii.nine:
             offset = scan(from: offset + 1) { Ascii.isDigit($0) || (Ascii.a...Ascii.f).contains($0) || $0 == Ascii.x }
-            return Token(kind: .number, range: start..<offset, value: XLString(plain: Array(bytes[start..<offset]), at: start))
+            return Token(kind: .number, range: start..<offset)
         case Ascii.comma: return single(.comma)
         case Ascii.openBracket: return single(.openBracket)
         case Ascii.closeBracket: return single(.closeBracket)
@@ -121,14 +123,18 @@ struct ConfigLexer {
         return Token(kind: .newline, range: start..<offset)
     }
 
-    /// A quoted string on one line; escapes decoded as `xlu__cfgl_dequote` does.
+    /// A quoted string on one line. Escapes xl does not know are reported
+    /// here, for every string; values are decoded by `value(of:in:)` for
+    /// the strings the parser keeps.
     private mutating func quoted(_ quote: UInt8) -> Token {
         let start = offset
         var cursor = offset + 1
         var hasNUL = false
+        var hasEscape = false
         while cursor < bytes.count, bytes[cursor] != quote, bytes[cursor] != Ascii.newline {
             if bytes[cursor] == 0 { hasNUL = true }
             if bytes[cursor] == Ascii.backslash, cursor + 1 < bytes.count, bytes[cursor + 1] != Ascii.newline {
+                hasEscape = true
                 cursor += 2
             } else if bytes[cursor] == Ascii.backslash {
                 break
@@ -146,34 +152,43 @@ struct ConfigLexer {
         }
         offset = cursor + 1
         if hasNUL { return Token(kind: .invalid(.nulInString), range: start..<offset) }
-        return Token(kind: .string, range: start..<offset, value: decode(contentStart: start + 1, contentEnd: cursor))
+        if hasEscape { reportUnknownEscapes(in: (start + 1)..<cursor) }
+        return Token(kind: .string, range: start..<offset, hasEscapes: hasEscape)
     }
 
-    private mutating func decode(contentStart: Int, contentEnd: Int) -> XLString {
-        var decoded: [UInt8] = []
-        var origins: [Range<Int>] = []
-        decoded.reserveCapacity(contentEnd - contentStart)
-        origins.reserveCapacity(contentEnd - contentStart)
-        var cursor = contentStart
-        while cursor < contentEnd {
+    private mutating func reportUnknownEscapes(in content: Range<Int>) {
+        var cursor = content.lowerBound
+        while cursor < content.upperBound {
+            guard bytes[cursor] == Ascii.backslash else {
+                cursor += 1
+                continue
+            }
+            if Self.simpleEscape(bytes[cursor + 1]) == nil { reportEscape(bytes[cursor + 1], at: cursor) }
+            cursor += 2
+        }
+    }
+
+    /// The value of a `.number` token (its text) or a `.string` token (its
+    /// content with escapes decoded as `xlu__cfgl_dequote` does; an escape
+    /// xl does not know stands for the escaped byte).
+    static func value(of token: Token, in bytes: [UInt8]) -> XLString {
+        guard token.kind == .string else { return XLString(plain: Array(bytes[token.range]), at: token.range.lowerBound) }
+        let content = (token.range.lowerBound + 1)..<(token.range.upperBound - 1)
+        guard token.hasEscapes else { return XLString(plain: Array(bytes[content]), at: content.lowerBound) }
+        var decoded = XLString(capacity: content.count, endOffset: content.upperBound)
+        var cursor = content.lowerBound
+        while cursor < content.upperBound {
             let byte = bytes[cursor]
             guard byte == Ascii.backslash else {
-                decoded.append(byte)
-                origins.append(cursor..<(cursor + 1))
+                decoded.append(plain: byte, at: cursor)
                 cursor += 1
                 continue
             }
             let escaped = bytes[cursor + 1]
-            if let value = Self.simpleEscapes[escaped] {
-                decoded.append(value)
-            } else {
-                reportEscape(escaped, at: cursor)
-                decoded.append(escaped)
-            }
-            origins.append(cursor..<(cursor + 2))
+            decoded.append(escaped: simpleEscape(escaped) ?? escaped, at: cursor)
             cursor += 2
         }
-        return XLString(bytes: decoded, origins: origins, endOffset: contentEnd)
+        return decoded
     }
 
     private mutating func reportEscape(_ escaped: UInt8, at offset: Int) {
@@ -191,9 +206,18 @@ struct ConfigLexer {
             hint: "write the character itself; the escapes xl knows are \\\\ \\' \\\" \\a \\b \\f \\n \\r \\t \\v"))
     }
 
-    private static let simpleEscapes: [UInt8: UInt8] = [
-        Ascii.doubleQuote: Ascii.doubleQuote, Ascii.singleQuote: Ascii.singleQuote, Ascii.backslash: Ascii.backslash,
-        UInt8(ascii: "a"): 0x07, UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
-        UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09, UInt8(ascii: "v"): 0x0B,
-    ]
+    /// The byte an escape xl knows stands for (`\n` is a newline), or nil.
+    private static func simpleEscape(_ escaped: UInt8) -> UInt8? {
+        switch escaped {
+        case Ascii.doubleQuote, Ascii.singleQuote, Ascii.backslash: escaped
+        case UInt8(ascii: "a"): 0x07
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        case UInt8(ascii: "v"): 0x0B
+        default: nil
+        }
+    }
 }

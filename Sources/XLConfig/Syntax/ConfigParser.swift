@@ -43,6 +43,10 @@ struct ConfigParser {
         var lexer = ConfigLexer(source: source)
         tokens = lexer.tokenize()
         diagnostics = lexer.diagnostics
+        // Every setting has an operator token: room for all, so neither table regrows.
+        let operators = tokens.count { $0.kind == .assign || $0.kind == .append }
+        settings.reserveCapacity(operators)
+        lastIndex.reserveCapacity(operators)
         usable = !diagnostics.contains { $0.severity == .error }
         while true {
             switch peek.kind {
@@ -108,8 +112,7 @@ struct ConfigParser {
         switch token.kind {
         case .string, .number:
             index += 1
-            guard let text = token.value else { return nil }
-            return .atom(Atom(text: text, range: token.range))
+            return .atom(Atom(text: ConfigLexer.value(of: token, in: source.bytes), range: token.range))
         case .openBracket:
             return parseList(key: key)
         case .word:
@@ -226,9 +229,10 @@ struct ConfigParser {
 
     // MARK: Storing (xlu__cfg_set_store)
 
-    private mutating func store(_ setting: Setting) {
-        var setting = setting
-        if setting.operation == .append, let previousIndex = lastIndex[setting.key] {
+    private mutating func store(_ setting: consuming Setting) {
+        // One lookup finds the key's previous setting and records this one.
+        setting.earlier = lastIndex.updateValue(settings.count, forKey: setting.key)
+        if setting.operation == .append, let previousIndex = setting.earlier {
             let previousKey = settings[previousIndex].keyRange
             guard settings[previousIndex].value.isList == setting.value.isList else {
                 let kinds = setting.value.isList ? ("a list", "a string") : ("a string", "a list")
@@ -237,6 +241,8 @@ struct ConfigParser {
                     "cannot add \(kinds.0) to `\(setting.key)`, which is \(kinds.1) (line \(source.location(offset: previousKey.lowerBound).line))",
                     hint: "append a string to a string and a list to a list"))
                 brokenKeys.insert(setting.key)
+                // Not stored: the previous setting stays the key's last.
+                lastIndex[setting.key] = previousIndex
                 return
             }
             // Move the earlier value out, so that appending to it does not copy it.
@@ -245,7 +251,6 @@ struct ConfigParser {
             joined.append(setting.value)
             setting.value = joined
         }
-        lastIndex[setting.key] = settings.count
         settings.append(setting)
     }
 

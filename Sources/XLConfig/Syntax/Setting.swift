@@ -10,6 +10,8 @@ struct Setting: Sendable {
     var operation: Operation
     var operatorRange: Range<Int>
     var value: ConfigValue
+    /// Index (in the file's settings) of the previous setting of the same key.
+    var earlier: Int? = nil
 }
 
 /// A value: a string or number atom (xl keeps both as text), or a list.

@@ -17,8 +17,8 @@ struct Token: Sendable {
 
     var kind: Kind
     var range: Range<Int>
-    /// The decoded value of `.string` and `.number` tokens.
-    var value: XLString?
+    /// A `.string` with backslash escapes, which its value must decode.
+    var hasEscapes = false
 }
 
 /// Why the lexer rejected some bytes.

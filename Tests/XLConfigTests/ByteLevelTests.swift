@@ -1,0 +1,96 @@
+import Diagnostics
+import Testing
+import TestSupport
+@testable import XLConfig
+
+/// The byte-level helpers the front end's hot paths rest on: each is
+/// checked against the plain definition it replaces.
+@Suite struct ByteLevelTests {
+    @Test func literalsMatchOnlyWhereTheBytesBeginWithThem() {
+        let bytes = Array("vdev=xvda,target=/x".utf8)
+        #expect(bytes.hasLiteral("vdev=", at: 0))
+        #expect(bytes.hasLiteral("target=", at: 10))
+        #expect(!bytes.hasLiteral("target=", at: 9))
+        #expect(!bytes.hasLiteral("vdev=xvda,target=/xy", at: 0), "a literal longer than the rest never matches")
+        #expect(bytes.hasLiteral("", at: bytes.count))
+        #expect(!bytes.hasLiteral("x", at: bytes.count))
+        #expect(!bytes.hasLiteral("v", at: -1))
+    }
+
+    @Test func literalsAgreeWithStartsWithOnRandomBytes() {
+        var generator = SplitMix64(seed: 0x5eed_0101)
+        let literals: [StaticString] = ["backend=", "type=virtio", "tap:", "grant_usage=1", "a"]
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...16, using: &generator)).map { _ in
+                Array("abcdeknprtvy=:_1".utf8).randomElement(using: &generator) ?? 0
+            }
+            let offset = Int.random(in: 0...bytes.count, using: &generator)
+            for literal in literals {
+                let expected = literal.withUTF8Buffer { bytes[offset...].starts(with: $0) }
+                #expect(bytes.hasLiteral(literal, at: offset) == expected)
+            }
+        }
+    }
+
+    /// `"a\nb" += "cd"` on the next line: decoded bytes map back to the
+    /// characters that wrote them, escapes to both their bytes.
+    @Test func decodedBytesMapBackToTheirFileRanges() {
+        let text = "x = \"a\\nb\"\nx += \"cd\"\n"
+        let source = SourceText(file: "t.cfg", bytes: Array(text.utf8))
+        let first = Token(kind: .string, range: 4..<10, hasEscapes: true)
+        var value = ConfigLexer.value(of: first, in: source.bytes)
+        #expect(value.bytes == Array("a\nb".utf8))
+        #expect(value.fileRange(0..<1, in: source) == 5..<6)
+        #expect(value.fileRange(1..<2, in: source) == 6..<8)
+        #expect(value.fileRange(2..<3, in: source) == 8..<9)
+        #expect(value.fileRange(0..<3, in: source) == 5..<9)
+        #expect(value.fileRange(3..<3, in: source) == 9..<10, "the end of the value is its closing quote")
+        value.append(ConfigLexer.value(of: Token(kind: .string, range: 16..<20), in: source.bytes))
+        #expect(value.text == "a\nbcd")
+        #expect(value.fileRange(3..<5, in: source) == 17..<19)
+        #expect(value.fileRange(2..<4, in: source) == 8..<9, "a range across lines keeps its first byte")
+        #expect(value.fileRange(5..<5, in: source) == 19..<20)
+    }
+
+    @Test func plainValuesMapOneToOne() {
+        let source = SourceText(file: "t.cfg", bytes: Array("memory = 512\n".utf8))
+        let value = ConfigLexer.value(of: Token(kind: .number, range: 9..<12), in: source.bytes)
+        #expect(value.text == "512")
+        #expect(value.fileRange(1..<3, in: source) == 10..<12)
+        #expect(value.fileRange(7..<9, in: source) == 12..<13, "ranges past the end clamp to the end")
+    }
+
+    @Test func transportsCompareWithoutCaseLikeTheOldLowercasing() {
+        let names = ["mmio", "MMIO", "Mmio", "unknown", "UNKNOWN", "pci", "", "mmio ", "un\u{212A}nown", "MMİO"]
+        for name in names {
+            let bytes = Array(name.utf8)
+            #expect(VirtioTransport(caseInsensitive: bytes[...]) == VirtioTransport(rawValue: name.lowercased()), "\(name)")
+        }
+    }
+
+    /// Every `=` or `+=` of a key is overridden by the nearest later `=` of
+    /// that key: the parser's key chains give what a plain search gives.
+    @Test func overridesMatchANearestLaterAssignmentSearch() {
+        var generator = SplitMix64(seed: 0x5eed_0102)
+        for _ in 0..<500 {
+            let lines = (0..<Int.random(in: 1...12, using: &generator)).map { _ in
+                (key: ["extra", "root", "cmdline"].randomElement(using: &generator) ?? "extra", append: Bool.random(using: &generator))
+            }
+            let text = lines.map { "\($0.key) \($0.append ? "+=" : "=") \"v\"\n" }.joined()
+            var expected: [Int] = []
+            for (index, line) in lines.enumerated() {
+                if let later = lines[(index + 1)...].firstIndex(where: { $0.key == line.key && !$0.append }) {
+                    expected.append(later + 1)
+                }
+            }
+            let found = read(text).diagnostics.filter { $0.rule == XLRules.overridden.id }
+            #expect(found.map { overridingLine($0.message) } == expected, "\(text)")
+        }
+    }
+
+    /// The line number in "`KEY` is set again on line N; ...".
+    private func overridingLine(_ message: String) -> Int {
+        let after = message.split(separator: "line ").last ?? ""
+        return Int(after.prefix { $0.isNumber }) ?? 0
+    }
+}
