@@ -45,7 +45,7 @@ enum TreeRules {
                 if let problem = shapeProblem(node.properties[index].value) {
                     throw .shapeMismatch(path: path, property: name, problem: problem)
                 }
-                mayHavePhandle = mayHavePhandle || TreeRules.phandleNameLengths.contains(name.utf8.count)
+                mayHavePhandle = mayHavePhandle || TreeRules.mayNamePhandle(name)
             }
             if mayHavePhandle, let phandle = node.phandle {
                 phandles[phandle, default: []].append(path)
@@ -62,9 +62,13 @@ enum TreeRules {
         }
     }
 
-    /// The byte lengths of `phandle` and `linux,phandle`: a node without a
-    /// property of either length has no phandle, and most nodes have none.
-    static let phandleNameLengths = ["phandle".utf8.count, "linux,phandle".utf8.count]
+    /// Whether `name` has the byte length of `phandle` or `linux,phandle`:
+    /// a node without such a property has no phandle, and most nodes have
+    /// none.
+    static func mayNamePhandle(_ name: String) -> Bool {
+        let length = name.utf8.count
+        return length == 7 || length == 13
+    }
 
     /// The index of the first element whose name an earlier one has, or
     /// nil. A node's properties and most nodes' children are few: comparing
