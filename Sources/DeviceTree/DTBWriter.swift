@@ -14,7 +14,7 @@ public enum DTBWriter {
 
     /// The blob for `tree`.
     public static func write(_ tree: DeviceTree) throws(DTBWriteError) -> [UInt8] {
-        try TreeRules.check(tree)
+        try TreeRules.checkRoot(tree)
         var capacity = upperBoundSize(of: tree)
         while true {
             guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
@@ -86,7 +86,8 @@ public enum DTBWriter {
                 try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
             }
             try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
-            try emitter.node(tree.root)
+            try emitter.node(tree.root, depth: 0)
+            try emitter.finishRules()
             try emitter.call("fdt_finish") { fdt_finish(fdt) }
         } catch {
             switch error {
@@ -109,6 +110,8 @@ public enum DTBWriter {
 
     private struct Emitter {
         let fdt: UnsafeMutableRawPointer
+        /// The tree rules' walk, node by node as the tree is emitted.
+        private var rules = TreeRules.Walk()
         /// The block libfdt would have built sharing names.
         private var strings = StringsBlock()
         /// Each property's tag, from the structure block's start, and where
@@ -129,25 +132,52 @@ public enum DTBWriter {
             throw code == .noSpace ? .outOfSpace : .failed(.libfdt(call: name, code: code))
         }
 
-        // Names go through `withCString`: passing a String as `const char *`
-        // copies it into a new array on every call.
-        mutating func node(_ node: Node) throws(EmitFailure) {
+        /// Checks `node` against the tree rules and emits it, property by
+        /// property, then its children. A name met before in the tree was
+        /// checked then: `StringsBlock` says which names are new.
+        ///
+        /// Names go through `withCString`: passing a String as `const char *`
+        /// copies it into a new array on every call. Properties and
+        /// children are read by index: iterating copies every one.
+        mutating func node(_ node: Node, depth: Int) throws(EmitFailure) {
+            try checked { () throws(DTBWriteError) in try rules.enter(node, depth: depth) }
             try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
-            // By index: iterating copies every property and child.
+            let repeatedProperty = TreeRules.firstRepeat(node.properties, \.name)
+            var hasPhandle = false
             for index in node.properties.indices {
                 let name = node.properties[index].name
                 let value = node.properties[index].value.bytes
-                names.append((grantdt_fdt_size_dt_struct(fdt), strings.add(name)))
+                let (offset, isFirst) = strings.add(name)
+                try checked { () throws(DTBWriteError) in
+                    try TreeRules.checkProperty(
+                        node.properties[index], at: index, repeated: repeatedProperty, nameChecked: !isFirst, path: rules.path)
+                }
+                hasPhandle = hasPhandle || TreeRules.namesPhandle(name)
+                names.append((grantdt_fdt_size_dt_struct(fdt), offset))
                 try call("fdt_property") {
                     (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
                         name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
                     }
                 }
             }
+            rules.notePhandle(of: node, hasOne: hasPhandle)
+            let repeatedChild = TreeRules.firstRepeat(node.children, \.name)
             for index in node.children.indices {
-                try self.node(node.children[index])
+                try checked { () throws(DTBWriteError) in try rules.enterChild(of: node, at: index, repeated: repeatedChild) }
+                try self.node(node.children[index], depth: depth + 1)
+                rules.leaveChild()
             }
             try call("fdt_end_node") { fdt_end_node(fdt) }
+        }
+
+        /// The rules over the whole tree, once every node is emitted.
+        func finishRules() throws(EmitFailure) {
+            try checked { () throws(DTBWriteError) in try rules.finish() }
+        }
+
+        /// Runs a rule check, a broken rule failing the write.
+        private func checked(_ check: () throws(DTBWriteError) -> Void) throws(EmitFailure) {
+            do throws(DTBWriteError) { try check() } catch { throw .failed(error) }
         }
 
         /// Replaces the finished blob's one-copy-per-property strings block

@@ -48,9 +48,10 @@ struct StringsBlock {
     }
 
     /// Looks `name` up as `fdt_property` does, storing it when no stored
-    /// name ends with it: its offset back from the block's end (negative).
+    /// name ends with it: its offset back from the block's end (negative),
+    /// and whether this is the name's first lookup.
     @discardableResult
-    mutating func add(_ name: String) -> Int32 {
+    mutating func add(_ name: String) -> (offset: Int32, isFirst: Bool) {
         var name = name
         return name.withUTF8 { add(utf8: $0) }
     }
@@ -70,28 +71,30 @@ struct StringsBlock {
 
     /// `add`'s work, outside the `withUTF8` closure: inside it, every
     /// access to the arrays retained their buffers.
-    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> Int32 {
+    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> (offset: Int32, isFirst: Bool) {
         let hash = Self.hash(name)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] >= 0 {
             let entry = entries[Int(slots[slot])]
-            if entry.hash == hash, entry.range.count == name.count, equal(entry.range, name) { return entry.offset }
+            if entry.hash == hash, entry.range.count == name.count, equal(entry.range, name) { return (entry.offset, false) }
             slot = (slot + 1) & mask
         }
         let entry = newestTail(equalTo: name, hash: hash) ?? store(name, hash: hash)
         slots[slot] = Int32(entries.count)
         entries.append(entry)
         if 2 * entries.count > slots.count { grow() }
-        return entry.offset
+        return (entry.offset, true)
     }
 
     /// The newest stored name ending with `name`, as an entry for `name`.
     private func newestTail(equalTo name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Entry? {
         var end = bytes.count - 1  // the newest name's NUL
+        let last = name.last
         for start in starts.reversed() {
             let tail = (end - name.count)..<end
-            if end - start >= name.count, equal(tail, name) {
+            // The last bytes first: most stored names differ there.
+            if end - start >= name.count, last == nil || bytes[end - 1] == last, equal(tail, name) {
                 return Entry(hash: hash, range: tail, offset: Self.offset(ofTail: name.count, nameAt: start))
             }
             end = start - 1

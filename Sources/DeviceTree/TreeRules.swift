@@ -1,73 +1,93 @@
-/// The structural rules a tree must meet before it is written: valid and
-/// unique names, unique labels and phandles, shapes that match the bytes,
+/// The structural rules a tree must meet to be written: valid and unique
+/// names, unique labels and phandles, shapes that match the bytes,
 /// bounded depth. These are the rules dtc enforces as errors and libfdt's
 /// sequential writer does not.
+///
+/// The writer applies them node by node as it emits the tree, in
+/// pre-order (one walk instead of a checking walk and a writing walk): it
+/// throws the first problem and keeps nothing it emitted.
 enum TreeRules {
-    static func check(_ tree: DeviceTree) throws(DTBWriteError) {
+    /// The root node's own rule, checked before anything is emitted.
+    static func checkRoot(_ tree: DeviceTree) throws(DTBWriteError) {
         guard tree.root.name.isEmpty else {
             throw .badNodeName(path: "/", problem: "the root node must have an empty name, not '\(tree.root.name)'")
         }
-        var walk = Walk()
-        try walk.visit(tree.root, depth: 0)
-        if let (label, paths) = walk.labels.first(where: { $0.value.count > 1 }) {
-            throw .duplicateLabel(label: label, paths: paths)
+    }
+
+    /// Property `index` of a node: its name (unless the same name was
+    /// checked earlier in the tree), that no earlier property has it
+    /// (`repeated` is `firstRepeat` of the node's properties), its shape.
+    static func checkProperty(
+        _ property: Property, at index: Int, repeated: Int?, nameChecked: Bool, path: @autoclosure () -> String
+    ) throws(DTBWriteError) {
+        if !nameChecked, let problem = Names.propertyNameProblem(property.name) {
+            throw .badPropertyName(path: path(), problem: problem)
         }
-        if let (phandle, paths) = walk.phandles.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) {
-            throw .duplicatePhandle(phandle: phandle, paths: paths)
+        guard index != repeated else { throw .duplicateProperty(path: path(), name: property.name) }
+        if let problem = shapeProblem(property.value) {
+            throw .shapeMismatch(path: path(), property: property.name, problem: problem)
         }
     }
 
-    /// A pre-order walk that keeps the names from the root to the current
-    /// node and spells a path out only for the few nodes that need one
-    /// (labelled nodes, phandles, errors).
-    private struct Walk {
-        var names: [String] = []
-        var labels: [String: [String]] = [:]
-        var phandles: [UInt32: [String]] = [:]
+    /// Where a walk is, and what must be unique across the whole tree. It
+    /// keeps the names from the root to the current node and spells a path
+    /// out only for the few nodes that need one (labels, phandles, errors).
+    struct Walk {
+        private var names: [String] = []
+        private var labels: [String: [String]] = [:]
+        private var phandles: [UInt32: [String]] = [:]
 
         var path: String { names.isEmpty ? "/" : names.reduce(into: "") { $0 += "/" + $1 } }
 
-        mutating func visit(_ node: Node, depth: Int) throws(DTBWriteError) {
+        /// A node's rules before its properties: depth and labels.
+        mutating func enter(_ node: Node, depth: Int) throws(DTBWriteError) {
             guard depth <= DTBWriter.maxDepth else { throw .tooDeep(path: path, limit: DTBWriter.maxDepth) }
             for label in node.labels {
                 if let problem = Names.labelProblem(label) { throw .badLabel(path: path, problem: problem) }
                 labels[label, default: []].append(path)
             }
-            let repeatedProperty = firstRepeat(node.properties, \.name)
-            var mayHavePhandle = false
-            // By index, here and below: iterating copies every element.
-            for index in node.properties.indices {
-                let name = node.properties[index].name
-                if let problem = Names.propertyNameProblem(name) {
-                    throw .badPropertyName(path: path, problem: problem)
-                }
-                guard index != repeatedProperty else { throw .duplicateProperty(path: path, name: name) }
-                if let problem = shapeProblem(node.properties[index].value) {
-                    throw .shapeMismatch(path: path, property: name, problem: problem)
-                }
-                mayHavePhandle = mayHavePhandle || TreeRules.mayNamePhandle(name)
-            }
-            if mayHavePhandle, let phandle = node.phandle {
+        }
+
+        /// Notes the node's phandle, when a property of its has a phandle's name.
+        mutating func notePhandle(of node: Node, hasOne: Bool) {
+            if hasOne, let phandle = node.phandle {
                 phandles[phandle, default: []].append(path)
             }
-            let repeatedChild = firstRepeat(node.children, \.name)
-            for index in node.children.indices {
-                let name = node.children[index].name
-                names.append(name)
-                if let problem = Names.nodeNameProblem(name) { throw .badNodeName(path: path, problem: problem) }
-                guard index != repeatedChild else { throw .duplicateNode(path: path) }
-                try visit(node.children[index], depth: depth + 1)
-                names.removeLast()
+        }
+
+        /// Child `index` of `node`, before it is visited: a valid name that
+        /// no earlier sibling has (`repeated` is `firstRepeat` of the
+        /// children). `leaveChild` follows the visit.
+        mutating func enterChild(of node: Node, at index: Int, repeated: Int?) throws(DTBWriteError) {
+            let name = node.children[index].name
+            names.append(name)
+            if let problem = Names.nodeNameProblem(name) { throw .badNodeName(path: path, problem: problem) }
+            guard index != repeated else { throw .duplicateNode(path: path) }
+        }
+
+        mutating func leaveChild() { names.removeLast() }
+
+        /// The rules over the whole tree, after the walk.
+        func finish() throws(DTBWriteError) {
+            if let (label, paths) = labels.first(where: { $0.value.count > 1 }) {
+                throw .duplicateLabel(label: label, paths: paths)
+            }
+            if let (phandle, paths) = phandles.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) {
+                throw .duplicatePhandle(phandle: phandle, paths: paths)
             }
         }
     }
 
-    /// Whether `name` has the byte length of `phandle` or `linux,phandle`:
-    /// a node without such a property has no phandle, and most nodes have
-    /// none.
-    static func mayNamePhandle(_ name: String) -> Bool {
-        let length = name.utf8.count
-        return length == 7 || length == 13
+    /// Whether `name` is `phandle` or `linux,phandle`, the names
+    /// `Node.phandle` reads: most nodes have neither, and then their
+    /// phandle is not looked up. Lengths first: `==` on two different
+    /// short strings takes String's slow path.
+    static func namesPhandle(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 7: name == "phandle"
+        case 13: name == "linux,phandle"
+        default: false
+        }
     }
 
     /// The index of the first element whose name an earlier one has, or
