@@ -153,8 +153,19 @@ struct StringsBlock {
         bytes.withUnsafeBufferPointer { bytes in equal(range, UnsafeBufferPointer(rebasing: bytes[other])) }
     }
 
-    /// FNV-1a.
+    /// The length and the first and last eight bytes, mixed: a hit is
+    /// confirmed with `memcmp`, so the hash only has to spread names, and
+    /// two loads cost less than a byte loop over every property's name.
     private static func hash(_ name: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        name.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        let raw = UnsafeRawBufferPointer(name)
+        var hash = UInt64(name.count) &* 0x9e37_79b9_7f4a_7c15
+        if name.count >= 8 {
+            hash ^= raw.loadUnaligned(as: UInt64.self)
+            hash = (hash &* 0xbf58_476d_1ce4_e5b9) ^ raw.loadUnaligned(fromByteOffset: name.count - 8, as: UInt64.self)
+        } else {
+            for byte in name { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
+        hash = (hash ^ hash >> 31) &* 0x94d0_49bb_1331_11eb
+        return hash ^ hash >> 29
     }
 }
