@@ -101,6 +101,22 @@ import TestSupport
         }
     }
 
+    /// Virtio fields keep bytes and make their text on demand: the text is
+    /// what the spec wrote, the glued type joins its two tokens, and
+    /// invalid UTF-8 is repaired as before.
+    @Test func virtioFieldsGiveTheTextTheyWereWrittenWith() {
+        let spec = VirtioSpec.parse(Array("backend=dom\u{e9}, type=virtio,device22, transport=MMIO, grant_usage=0x1".utf8))
+        #expect(spec.backend?.value == "dom\u{e9}")
+        #expect(spec.type?.value == "virtio,device22")
+        #expect(spec.glued?.value == "device22")
+        #expect(spec.transport?.value == "MMIO")
+        #expect(spec.knownTransport == .mmio)
+        #expect(spec.grantUsage?.value == "0x1")
+        let broken = VirtioSpec.parse(Array("backend=".utf8) + [0xff, 0x31])
+        #expect(broken.backend?.value == "\u{fffd}1")
+        #expect(broken.backend?.range == 8..<10)
+    }
+
     /// Every `=` or `+=` of a key is overridden by the nearest later `=` of
     /// that key: the parser's key chains give what a plain search gives.
     @Test func overridesMatchANearestLaterAssignmentSearch() {
