@@ -16,7 +16,8 @@ extension GuestReader {
         for item in items {
             guard let disk = readDisk(item) else { continue }
             nodeDevices.append(NodeDevice(disk: disk, index: guest.virtioDisks.count))
-            guest.virtioDisks.append(disk)
+            // Moved, not copied: a copy retains and releases every located field.
+            guest.virtioDisks.append(consume disk)
         }
     }
 
@@ -85,7 +86,7 @@ extension GuestReader {
         for item in items {
             guard let device = readVirtioDevice(item) else { continue }
             if device.hasMMIONode { nodeDevices.append(NodeDevice(device: device, index: guest.virtioDevices.count)) }
-            guest.virtioDevices.append(device)
+            guest.virtioDevices.append(consume device)
         }
     }
 
