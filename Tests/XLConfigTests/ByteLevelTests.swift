@@ -68,6 +68,55 @@ import TestSupport
         }
     }
 
+    /// The quoted-string scan stops where a byte-by-byte search for the
+    /// quote, a newline, a backslash or a NUL stops, for both quotes and
+    /// every byte value.
+    @Test func plainRunsEndAtTheFirstByteAStringMustLookAt() {
+        var generator = SplitMix64(seed: 0x5eed_0103)
+        let common = Array("ab/=, 'x\"\\\n\u{0}\u{7f}9@".utf8)
+        for round in 0..<3000 {
+            let bytes = (0..<Int.random(in: 0...30, using: &generator)).map { _ in
+                round % 2 == 0 ? UInt8.random(in: 0...255, using: &generator) : common.randomElement(using: &generator) ?? 0
+            }
+            let start = Int.random(in: 0...bytes.count, using: &generator)
+            for quote in [Ascii.singleQuote, Ascii.doubleQuote] {
+                let stops: Set<UInt8> = [quote, Ascii.newline, Ascii.backslash, 0]
+                let expected = bytes[start...].firstIndex { stops.contains($0) } ?? bytes.count
+                #expect(ConfigLexer.plainRunEnd(bytes, from: start, quote: quote) == expected, "\(bytes) from \(start)")
+            }
+        }
+    }
+
+    /// The word-at-a-time printable test agrees with a byte loop, on lines
+    /// long enough to use whole words and a tail.
+    @Test func nonPrintableBytesAreFoundWordByWord() {
+        var generator = SplitMix64(seed: 0x5eed_0104)
+        for round in 0..<3000 {
+            var bytes = Array(repeating: UInt8(ascii: "a"), count: Int.random(in: 0...40, using: &generator))
+            for _ in 0..<(round % 3) where !bytes.isEmpty {
+                bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
+            let expected = bytes.contains { $0 < 0x20 || $0 > 0x7e }
+            #expect(bytes.withUnsafeBufferPointer(SourceText.hasNonPrintable) == expected, "\(bytes)")
+        }
+    }
+
+    /// Virtio fields keep bytes and make their text on demand: the text is
+    /// what the spec wrote, the glued type joins its two tokens, and
+    /// invalid UTF-8 is repaired as before.
+    @Test func virtioFieldsGiveTheTextTheyWereWrittenWith() {
+        let spec = VirtioSpec.parse(Array("backend=dom\u{e9}, type=virtio,device22, transport=MMIO, grant_usage=0x1".utf8))
+        #expect(spec.backend?.value == "dom\u{e9}")
+        #expect(spec.type?.value == "virtio,device22")
+        #expect(spec.glued?.value == "device22")
+        #expect(spec.transport?.value == "MMIO")
+        #expect(spec.knownTransport == .mmio)
+        #expect(spec.grantUsage?.value == "0x1")
+        let broken = VirtioSpec.parse(Array("backend=".utf8) + [0xff, 0x31])
+        #expect(broken.backend?.value == "\u{fffd}1")
+        #expect(broken.backend?.range == 8..<10)
+    }
+
     /// Every `=` or `+=` of a key is overridden by the nearest later `=` of
     /// that key: the parser's key chains give what a plain search gives.
     @Test func overridesMatchANearestLaterAssignmentSearch() {

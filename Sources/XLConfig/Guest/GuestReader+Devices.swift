@@ -16,7 +16,8 @@ extension GuestReader {
         for item in items {
             guard let disk = readDisk(item) else { continue }
             nodeDevices.append(NodeDevice(disk: disk, index: guest.virtioDisks.count))
-            guest.virtioDisks.append(disk)
+            // Moved, not copied: a copy retains and releases every located field.
+            guest.virtioDisks.append(consume disk)
         }
     }
 
@@ -85,7 +86,7 @@ extension GuestReader {
         for item in items {
             guard let device = readVirtioDevice(item) else { continue }
             if device.hasMMIONode { nodeDevices.append(NodeDevice(device: device, index: guest.virtioDevices.count)) }
-            guest.virtioDevices.append(device)
+            guest.virtioDevices.append(consume device)
         }
     }
 
@@ -126,16 +127,17 @@ extension GuestReader {
                             transport: transport, grantUsage: grantUsage)
     }
 
-    private func unknownVirtioToken(_ problem: VirtioSpec.Field, at here: SourceLocation) -> Diagnostic {
-        let trimmed = problem.value.trimmingBlanks
+    private func unknownVirtioToken(_ token: VirtioSpec.Field, at here: SourceLocation) -> Diagnostic {
+        let written = token.value
+        let trimmed = written.trimmingBlanks
         let key = String(trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingBlanks
         let hint: String
         if trimmed.isEmpty {
             hint = "remove the empty item between the commas"
-        } else if problem.value.first == "\t", VirtioSpec.keys.contains(key) {
+        } else if written.first == "\t", VirtioSpec.keys.contains(key) {
             hint = "xl skips only spaces before a key, not tabs: remove the tab"
-        } else if let equals = problem.value.firstIndex(of: "="), VirtioSpec.keys.contains(key),
-                  problem.value[..<equals].last == " " || problem.value[problem.value.index(after: equals)...].first == " " {
+        } else if let equals = written.firstIndex(of: "="), VirtioSpec.keys.contains(key),
+                  written[..<equals].last == " " || written[written.index(after: equals)...].first == " " {
             hint = "remove the spaces around `=`: xl matches `\(key)=` exactly"
         } else if VirtioSpec.keys.contains(key) {
             hint = "write \(key)=VALUE"
@@ -144,26 +146,27 @@ extension GuestReader {
         } else {
             hint = "virtio keys are backend=, type=, transport= and grant_usage="
         }
-        return XLRules.virtioSpec.at(here, "unknown string \"\(problem.value)\" in the virtio spec: xl exits", hint: hint)
+        return XLRules.virtioSpec.at(here, "unknown string \"\(written)\" in the virtio spec: xl exits", hint: hint)
     }
 
     /// Warns when the token glued onto `type=virtio...` of a device without
     /// a node was not meant as part of it; true when it swallowed the
     /// `transport=` setting (then that, not a missing transport, is the problem).
     private mutating func checkGlue(_ spec: VirtioSpec, in item: Atom) -> Bool {
-        guard let glued = spec.glued, let type = spec.type else { return false }
-        let stripped = glued.value.trimmingBlanks
+        guard let glued = spec.glued, let type = spec.type?.value else { return false }
+        let gluedText = glued.value
+        let stripped = gluedText.trimmingBlanks
         if let key = VirtioSpec.keys.first(where: { stripped.hasPrefix($0 + "=") }) {
             let consequence = key == "transport" ? "; the device has no transport, so it gets no node" : "; that setting is lost"
             report(XLRules.virtioTypeGlue.at(
-                location(in: item, glued.range), "xl glued `\(stripped)` into the type (`\(type.value)`)\(consequence)",
+                location(in: item, glued.range), "xl glued `\(stripped)` into the type (`\(type)`)\(consequence)",
                 hint: "give the full type right after type=, for example type=virtio,device22"))
             return key == "transport"
         }
-        if glued.value.first == " " || glued.value.first == "\t" {
+        if gluedText.first == " " || gluedText.first == "\t" {
             report(XLRules.virtioTypeGlue.at(
-                location(in: item, glued.range), "xl keeps the space after the comma: the type is `\(type.value)`, which libxl would refuse if the device had a node",
-                hint: "write type=\(type.value.replacingBlanksAfterComma)"))
+                location(in: item, glued.range), "xl keeps the space after the comma: the type is `\(type)`, which libxl would refuse if the device had a node",
+                hint: "write type=\(type.replacingBlanksAfterComma)"))
         }
         return false
     }
@@ -171,7 +174,7 @@ extension GuestReader {
     /// `strtoul(value, NULL, 0)`: anything after the number is ignored, and
     /// a value with no number at all is 0 (grants off).
     private mutating func readGrantUsage(_ field: VirtioSpec.Field, at here: SourceLocation) -> Located<UInt64> {
-        let bytes = Array(field.value.utf8)
+        let bytes = Array(field.bytes)
         let (value, end, _) = CNumber.strtoul(bytes, base: 0)
         let rest = bytes[end...]
         if end == 0 {

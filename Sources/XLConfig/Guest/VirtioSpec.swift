@@ -3,9 +3,15 @@
 /// matched as exact `key=` prefixes, and a `type=virtio...` value glued to
 /// the next token with a comma. Offsets are into the decoded spec string.
 struct VirtioSpec: Sendable {
+    /// A value as bytes: text is made only when asked for, since most
+    /// fields (transport, grant_usage, the glued token) never need it.
     struct Field: Sendable {
-        var value: String
+        /// The value's bytes (a slice of the spec, or of the glued type).
+        var bytes: ArraySlice<UInt8>
+        /// Where the value lies in the decoded spec string.
         var range: Range<Int>
+
+        var value: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     var backend: Field?
@@ -44,14 +50,14 @@ struct VirtioSpec: Sendable {
                 spec.typeWithoutNext = token
                 return spec
             }
-            spec.glued = Field(value: String(decoding: bytes[next], as: UTF8.self), range: next)
+            spec.glued = Field(bytes: bytes[next], range: next)
             let valueStart = token.lowerBound + "type=".utf8.count
             var type: [UInt8] = []
             type.reserveCapacity(token.upperBound - valueStart + 1 + next.count)
             type += bytes[valueStart..<token.upperBound]
             type.append(Ascii.comma)
             type += bytes[next]
-            spec.type = Field(value: String(decoding: type, as: UTF8.self), range: valueStart..<next.upperBound)
+            spec.type = Field(bytes: type[...], range: valueStart..<next.upperBound)
         }
         return spec
     }
@@ -76,7 +82,7 @@ struct VirtioSpec: Sendable {
         func field(after key: StaticString) -> Field? {
             guard bytes.hasLiteral(key, at: token.lowerBound) else { return nil }
             let value = (token.lowerBound + key.utf8CodeUnitCount)..<token.upperBound
-            return Field(value: String(decoding: bytes[value], as: UTF8.self), range: value)
+            return Field(bytes: bytes[value], range: value)
         }
         if let value = field(after: "backend=") {
             backend = value
@@ -90,7 +96,7 @@ struct VirtioSpec: Sendable {
             grantUsage = value
         } else if unknownTokens.count < Self.reportLimit {
             // xl stops at the first; a few are worth showing, thousands are not.
-            unknownTokens.append(Field(value: String(decoding: bytes[token], as: UTF8.self), range: token))
+            unknownTokens.append(Field(bytes: bytes[token], range: token))
         }
     }
 }

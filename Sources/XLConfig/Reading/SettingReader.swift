@@ -16,19 +16,29 @@ struct SettingReader {
     mutating func report(_ diagnostic: Diagnostic) { diagnostics.append(diagnostic) }
 
     /// The setting xl uses for `key`: the last one.
-    func last(_ key: String) -> Setting? {
-        // Comparing lengths first skips most keys cheaply: `==` on two
-        // different strings takes the slow comparison path.
-        settings.last { $0.key.utf8.count == key.utf8.count && $0.key == key }
+    func last(_ key: String) -> Setting? { lastIndex(of: key).map { settings[$0] } }
+
+    /// The index of the last setting of `key`. Comparing lengths first skips
+    /// most keys cheaply (`==` on two different strings takes the slow
+    /// comparison path), and the index loop reads each key in place where
+    /// `last(where:)` copied every setting it passed.
+    private func lastIndex(of key: String) -> Int? {
+        let length = key.utf8.count
+        var index = settings.count
+        while index > 0 {
+            index -= 1
+            if settings[index].key.utf8.count == length, settings[index].key == key { return index }
+        }
+        return nil
     }
 
     func location(_ range: Range<Int>) -> SourceLocation { source.location(range) }
 
     /// A single value (string or number token), or nil with a warning for a list.
-    mutating func atom(_ key: String) -> (setting: Setting, atom: Atom)? {
-        guard let setting = last(key) else { return nil }
-        switch setting.value {
-        case .atom(let atom): return (setting, atom)
+    private mutating func atom(_ key: String) -> (index: Int, atom: Atom)? {
+        guard let index = lastIndex(of: key) else { return nil }
+        switch settings[index].value {
+        case .atom(let atom): return (index, atom)
         case .list(let list):
             report(XLRules.notSingle.at(
                 location(list.range), "`\(key)` is a list, but xl reads a single value here and ignores the setting",
@@ -45,11 +55,11 @@ struct SettingReader {
     /// A number read with `strtol(…, 0)`; anything xl would not accept is
     /// reported and ignored, as xl does.
     mutating func number(_ key: String) -> Located<Int64>? {
-        guard let (setting, atom) = atom(key) else { return nil }
+        guard let (index, atom) = atom(key) else { return nil }
         let here = location(atom.range)
-        if setting.operation == .append {
+        if settings[index].operation == .append {
             report(XLRules.addNumber.at(
-                location(setting.operatorRange), "xl cannot use += with numbers: it ignores `\(key)`",
+                location(settings[index].operatorRange), "xl cannot use += with numbers: it ignores `\(key)`",
                 hint: "write \(key) = NUMBER"))
             return nil
         }
@@ -83,10 +93,10 @@ struct SettingReader {
     }
 
     /// A list value, or nil with a warning for a single value.
-    mutating func list(_ key: String) -> (setting: Setting, list: ListValue)? {
-        guard let setting = last(key) else { return nil }
-        switch setting.value {
-        case .list(let list): return (setting, list)
+    private mutating func list(_ key: String) -> ListValue? {
+        guard let index = lastIndex(of: key) else { return nil }
+        switch settings[index].value {
+        case .list(let list): return list
         case .atom(let atom):
             report(XLRules.notAList.at(
                 location(atom.range), "`\(key)` is a single value, but xl reads a list here and ignores the setting",
@@ -98,7 +108,7 @@ struct SettingReader {
     /// The string items of a device list, as xl's `while (item = get_listitem)`
     /// loops read them: the first nested list ends the list.
     mutating func listItems(_ key: String) -> [Atom] {
-        guard let (_, list) = list(key) else { return [] }
+        guard let list = list(key) else { return [] }
         var atoms: [Atom] = []
         atoms.reserveCapacity(list.items.count)
         for (position, item) in list.items.enumerated() {
@@ -119,7 +129,7 @@ struct SettingReader {
     /// Every item of a list that xl reads by index and refuses when an
     /// item is not a single value (`irqs`, `iomem`).
     mutating func strictListItems(_ key: String) -> [Atom]? {
-        guard let (_, list) = list(key) else { return nil }
+        guard let list = list(key) else { return nil }
         var atoms: [Atom] = []
         for (position, item) in list.items.enumerated() {
             switch item {

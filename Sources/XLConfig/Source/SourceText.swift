@@ -58,13 +58,19 @@ struct SourceText: Sendable {
     /// A line as findings show it: control characters other than tab become `?`.
     private static func displayText(_ line: UnsafeBufferPointer<UInt8>) -> String {
         let text = String(decoding: line, as: UTF8.self)
-        // Printable ASCII and tabs, as nearly every config line is, need no
-        // look at the scalars. (No early exit: the loop vectorises.)
-        var unusual: UInt8 = 0
-        for index in 0..<line.count { unusual |= (line[index] &- 0x20) >= 0x5f && line[index] != Ascii.tab ? 1 : 0 }
-        guard unusual != 0 else { return text }
+        // Printable ASCII, as nearly every config line is, needs no look at the scalars.
+        guard hasNonPrintable(line) else { return text }
         guard text.unicodeScalars.contains(where: { Printable.isControl($0) && $0 != "\t" }) else { return text }
         return String(String.UnicodeScalarView(text.unicodeScalars.map { Printable.isControl($0) && $0 != "\t" ? "?" : $0 }))
+    }
+
+    /// Whether a byte is outside printable ASCII (0x20...0x7e; a tab is outside too).
+    static func hasNonPrintable(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let end = ByteWords.firstStop(in: bytes, from: 0, wordMayStop: { word in
+            // Above 0x7e is a high bit or 0x7f.
+            word & ByteWords.highBits != 0 || ByteWords.hasByte(below: 0x20, in: word) || ByteWords.hasByte(0x7f, in: word)
+        }, isStop: { $0 < 0x20 || $0 > 0x7e })
+        return end < bytes.count
     }
 
     var lineCount: Int { lines.count }

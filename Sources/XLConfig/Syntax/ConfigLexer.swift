@@ -131,15 +131,18 @@ struct ConfigLexer {
         var cursor = offset + 1
         var hasNUL = false
         var hasEscape = false
-        while cursor < bytes.count, bytes[cursor] != quote, bytes[cursor] != Ascii.newline {
-            if bytes[cursor] == 0 { hasNUL = true }
-            if bytes[cursor] == Ascii.backslash, cursor + 1 < bytes.count, bytes[cursor + 1] != Ascii.newline {
+        while true {
+            cursor = Self.plainRunEnd(bytes, from: cursor, quote: quote)
+            guard cursor < bytes.count else { break }
+            if bytes[cursor] == 0 {
+                hasNUL = true
+                cursor += 1
+            } else if bytes[cursor] == Ascii.backslash, cursor + 1 < bytes.count, bytes[cursor + 1] != Ascii.newline {
                 hasEscape = true
                 cursor += 2
-            } else if bytes[cursor] == Ascii.backslash {
-                break
             } else {
-                cursor += 1
+                // The closing quote, a newline, or a backslash with nothing to escape.
+                break
             }
         }
         guard cursor < bytes.count, bytes[cursor] == quote else {
@@ -154,6 +157,18 @@ struct ConfigLexer {
         if hasNUL { return Token(kind: .invalid(.nulInString), range: start..<offset) }
         if hasEscape { reportUnknownEscapes(in: (start + 1)..<cursor) }
         return Token(kind: .string, range: start..<offset, hasEscapes: hasEscape)
+    }
+
+    /// The offset of the first byte from `start` on that a string quoted
+    /// with `quote` must look at: its quote, a newline, a backslash or a
+    /// NUL; or the end.
+    static func plainRunEnd(_ bytes: [UInt8], from start: Int, quote: UInt8) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            ByteWords.firstStop(in: buffer, from: start, wordMayStop: { word in
+                ByteWords.hasByte(quote, in: word) || ByteWords.hasByte(Ascii.newline, in: word)
+                    || ByteWords.hasByte(Ascii.backslash, in: word) || ByteWords.hasByte(below: 1, in: word)
+            }, isStop: { $0 == quote || $0 == Ascii.newline || $0 == Ascii.backslash || $0 == 0 })
+        }
     }
 
     private mutating func reportUnknownEscapes(in content: Range<Int>) {
