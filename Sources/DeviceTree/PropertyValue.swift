@@ -141,8 +141,22 @@ extension PropertyValue {
 
     /// `count` copies of one pair, as `u64Pairs(Array(repeating:count:))`
     /// without the array: libxl's zeroed `reg` placeholders run to 257.
+    /// The first pair is encoded, then what is written is copied after
+    /// itself, doubling: a few block copies instead of a store per cell.
     public static func u64Pairs(repeating pair: (UInt64, UInt64), count: Int) -> PropertyValue {
-        encodedPairs(count: count) { _ in pair }
+        let bytes = [UInt8].written(count: count * 16) { raw in
+            guard count > 0 else { return }
+            raw.storeBytes(of: pair.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: pair.1.bigEndian, toByteOffset: 8, as: UInt64.self)
+            var written = 16
+            while written < raw.count {
+                let step = min(written, raw.count - written)
+                UnsafeMutableRawBufferPointer(rebasing: raw[written..<(written + step)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<step]))
+                written += step
+            }
+        }
+        return PropertyValue(bytes: bytes, layout: .cellGroups(size: 4, count: count))
     }
 
     /// `count` pairs, the `index`-th from `pair(index)`, written in one pass
