@@ -82,12 +82,28 @@ extension PropertyValue {
     }
 
     /// One `<...>` group of plain cells.
+    ///
+    /// Inlinable, as the `[Cell]` form: a caller's array literal then never
+    /// reaches the heap, and most cell values are short literals
+    /// (`interrupts`, `iommus`).
+    @inlinable
     public static func cells(_ values: [UInt32]) -> PropertyValue {
+        values.withUnsafeBufferPointer(plainCells)
+    }
+
+    @usableFromInline
+    static func plainCells(_ values: UnsafeBufferPointer<UInt32>) -> PropertyValue {
         PropertyValue(bytes: .bigEndian(values), layout: .cellGroups(size: values.count, count: 1))
     }
 
     /// One `<...>` group whose cells may mix numbers and phandle references.
+    @inlinable
     public static func cells(_ values: [Cell]) -> PropertyValue {
+        values.withUnsafeBufferPointer(mixedCells)
+    }
+
+    @usableFromInline
+    static func mixedCells(_ values: UnsafeBufferPointer<Cell>) -> PropertyValue {
         let bytes = [UInt8].bigEndian(values.lazy.map(\.value))
         let leads = values.first?.isReference ?? false, follows = values.dropFirst().contains { $0.isReference }
         switch (leads, follows) {
@@ -117,10 +133,30 @@ extension PropertyValue {
         encodedPairs(count: pairs.count) { pairs[$0] }
     }
 
+    /// One pair, as `u64Pairs([(address, size)])` without the array: most
+    /// `reg` values are one region.
+    public static func u64Pair(_ address: UInt64, _ size: UInt64) -> PropertyValue {
+        PropertyValue(bytes: .bigEndian(address, size), layout: .cellGroups(size: 4, count: 1))
+    }
+
     /// `count` copies of one pair, as `u64Pairs(Array(repeating:count:))`
     /// without the array: libxl's zeroed `reg` placeholders run to 257.
+    /// The first pair is encoded, then what is written is copied after
+    /// itself, doubling: a few block copies instead of a store per cell.
     public static func u64Pairs(repeating pair: (UInt64, UInt64), count: Int) -> PropertyValue {
-        encodedPairs(count: count) { _ in pair }
+        let bytes = [UInt8].written(count: count * 16) { raw in
+            guard count > 0 else { return }
+            raw.storeBytes(of: pair.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+            raw.storeBytes(of: pair.1.bigEndian, toByteOffset: 8, as: UInt64.self)
+            var written = 16
+            while written < raw.count {
+                let step = min(written, raw.count - written)
+                UnsafeMutableRawBufferPointer(rebasing: raw[written..<(written + step)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<step]))
+                written += step
+            }
+        }
+        return PropertyValue(bytes: bytes, layout: .cellGroups(size: 4, count: count))
     }
 
     /// `count` pairs, the `index`-th from `pair(index)`, written in one pass
@@ -268,6 +304,17 @@ extension Array where Element == UInt8 {
     static func bigEndian(_ value: UInt64) -> [UInt8] {
         let byte = { (shift: UInt64) in UInt8(truncatingIfNeeded: value >> shift) }
         return [byte(56), byte(48), byte(40), byte(32), byte(24), byte(16), byte(8), byte(0)]
+    }
+
+    /// Four cells' big-endian bytes, `first`'s two cells first, as one
+    /// array literal (scratch space copied into an array cost twice as much).
+    static func bigEndian(_ first: UInt64, _ second: UInt64) -> [UInt8] {
+        let high = { (shift: UInt64) in UInt8(truncatingIfNeeded: first >> shift) }
+        let low = { (shift: UInt64) in UInt8(truncatingIfNeeded: second >> shift) }
+        return [
+            high(56), high(48), high(40), high(32), high(24), high(16), high(8), high(0),
+            low(56), low(48), low(40), low(32), low(24), low(16), low(8), low(0),
+        ]
     }
 
     /// `words` as big-endian bytes, four per word, written in place (one

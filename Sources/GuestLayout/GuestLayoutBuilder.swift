@@ -56,8 +56,8 @@ private struct Stage {
             return nil
         }
         checkGuestType()
-        checkVirtioTypes(rules)
         let requests = VirtioRequest.requests(for: guest, rules: rules)
+        checkVirtioTypes(requests)
         let slots = allocate(requests)
         let spis = slots.map { planSPIs($0, rules: rules) }
         let gic = resolvedGIC
@@ -71,7 +71,7 @@ private struct Stage {
             vcpus: vcpus, bootargs: guest.bootargs, hasRamdisk: inputs.ramdiskSize != nil,
             vuart: guest.vuart?.value == true, optee: guest.tee?.value == .optee, vpci: !guest.pci.isEmpty,
             timerFrequency: options.timerFrequency,
-            devices: zip(requests, slots).map { PlacedDevice(request: $0, slot: $1) }, copiedNodes: copied)
+            devices: requests.indices.map { PlacedDevice(request: requests[$0], slot: slots[$0]) }, copiedNodes: copied)
         // libxl's order: the tree with placeholders, its size for the
         // domain builder's layout, then the placeholders patched.
         var (tree, placeholders) = GuestTree.build(plan)
@@ -109,19 +109,22 @@ private struct Stage {
         }
     }
 
-    /// Types libxl refuses when it builds a `virtio=` device's node.
-    /// Entries without `transport=mmio` get no node (the front end says
-    /// so), and before 4.18 xl reads no `virtio=` at all.
-    private mutating func checkVirtioTypes(_ rules: VersionRules) {
-        guard rules.virtioDevices else { return }
-        for device in guest.virtioDevices where device.hasMMIONode {
-            guard let type = device.type else {
-                report(LayoutRules.virtioTypeMissing, device.location, "virtio device with `transport=mmio` has no `type=`")
+    /// Types libxl refuses when it builds a `virtio=` device's node. The
+    /// requests are exactly the `virtio=` entries that get one (entries
+    /// without `transport=mmio` get none, the front end says so, and
+    /// before 4.18 xl reads no `virtio=` at all). Read by index: copying a
+    /// request, or a `VirtioDevice`, costs more than checking it.
+    private mutating func checkVirtioTypes(_ requests: [VirtioRequest]) {
+        for index in requests.indices {
+            guard case .device(let entry) = requests[index].kind else { continue }
+            guard let type = requests[index].type else {
+                report(LayoutRules.virtioTypeMissing, requests[index].location, "virtio device with `transport=mmio` has no `type=`")
                 continue
             }
-            if !type.value.hasPrefix(GuestNodes.genericType) {
-                let (why, hint) = Self.gluedType(type.value)
-                report(LayoutRules.virtioTypeInvalid, type.location, "`Invalid type for virtio device: \(type.value)`" + why, hint: hint)
+            if !type.hasPrefix(GuestNodes.genericType) {
+                let (why, hint) = Self.gluedType(type)
+                report(LayoutRules.virtioTypeInvalid, guest.virtioDevices[entry].type?.location,
+                       "`Invalid type for virtio device: \(type)`" + why, hint: hint)
             }
         }
     }

@@ -64,12 +64,12 @@ enum GuestTree {
         if plan.optee { root.children.append(nodes.optee()) }
         if plan.vpci { root.children.append(nodes.vpciBridge()) }
         var iommuPlaced = false
-        for device in plan.devices {
-            if plan.rules.iommuNode == .beforeFirstGrantedDisk, device.request.grants, !iommuPlaced {
+        for index in plan.devices.indices {
+            if plan.rules.iommuNode == .beforeFirstGrantedDisk, plan.devices[index].request.grants, !iommuPlaced {
                 root.children.append(nodes.iommu())
                 iommuPlaced = true
             }
-            root.children.append(nodes.virtio(device))
+            root.children.append(nodes.virtio(index))
         }
         if plan.rules.iommuNode == .afterVirtioDevices, plan.needsIOMMU { root.children.append(nodes.iommu()) }
         root.children += plan.copiedNodes
@@ -82,8 +82,12 @@ enum GuestTree {
     /// nodes go (libxl NOPs them). Nothing else changes.
     static func finalise(_ tree: inout DeviceTree, at placeholders: Placeholders, _ plan: GuestPlan, _ final: Finalisation) {
         finaliseChosen(&tree.root.children[placeholders.chosen], plan, final)
-        let regions = [plan.template.memoryMap.grantTable] + final.extendedRegions
-        tree.root.children[placeholders.hypervisor].set("reg", .u64Pairs(regions.map { ($0.base, $0.size) }))
+        let grantTable = plan.template.memoryMap.grantTable
+        var regions: [(UInt64, UInt64)] = []
+        regions.reserveCapacity(1 + final.extendedRegions.count)
+        regions.append((grantTable.base, grantTable.size))
+        for region in final.extendedRegions { regions.append((region.base, region.size)) }
+        tree.root.children[placeholders.hypervisor].set("reg", .u64Pairs(regions))
         // Last bank first: removing a node leaves the earlier indices valid.
         for (offset, bank) in plan.template.memoryMap.ramBanks.enumerated().reversed() {
             let index = placeholders.memory.lowerBound + offset
@@ -91,7 +95,7 @@ enum GuestTree {
             if size == 0 {
                 tree.root.children.remove(at: index)
             } else {
-                tree.root.children[index].set("reg", .u64Pairs([(bank.base, size)]))
+                tree.root.children[index].set("reg", .u64Pair(bank.base, size))
             }
         }
     }
@@ -107,7 +111,9 @@ enum GuestTree {
         if let seed = final.rngSeed {
             chosen.set("rng-seed", .bytes(seed))
         } else {
-            chosen.properties.removeAll { $0.name == "rng-seed" }
+            if let index = chosen.properties.firstIndex(where: { $0.name == "rng-seed" }) {
+                chosen.properties.remove(at: index)
+            }
         }
     }
 }

@@ -89,6 +89,7 @@ enum VirtioAllocator {
         var base = UInt128(window.base)
         var spi = template.virtioMMIO.spis.lowerBound
         var slots: [VirtioSlot] = []
+        slots.reserveCapacity(count)
         for index in 0..<count {
             guard base + UInt128(size) <= window.end else { return .failure(.window(index: index, base: UInt64(base))) }
             guard spi <= template.virtioMMIO.spis.upperBound else { return .failure(.spis(index: index, spi: spi)) }

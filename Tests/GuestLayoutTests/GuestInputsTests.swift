@@ -68,6 +68,22 @@ import XLConfig
         #expect(result.summary?.arch == .arm32)
     }
 
+    /// The finding's text, word for word: scripts match on it.
+    @Test func assumedKernelTextNamesThePathOrItsAbsence() throws {
+        let options = Guests.options {
+            $0.arch = .arm32
+            $0.kernelSize = 4 << 20
+        }
+        let missing = compile({ $0.kernel = Guests.located("no-such-zImage", line: 4) }, options: options)
+        #expect(missing.diagnostics.map(\.message) == [
+            "kernel file 'no-such-zImage' not found: assuming an arm32 kernel of 4194304 bytes at RAM base + 0x8000",
+        ])
+        let absent = compile({ $0.kernel = nil })
+        #expect(absent.diagnostics.map(\.message) == [
+            "no `kernel=`: assuming an arm64 kernel of 33554432 bytes at RAM base + 0x0",
+        ])
+    }
+
     @Test func archOverridesAnUnreadableHeader() throws {
         let directory = try TemporaryDirectory()
         let path = try directory.write("kernel.bin", [UInt8](repeating: 0xaa, count: 3 << 20))
