@@ -191,6 +191,6 @@ public struct VirtioDevice: Sendable {
 }
 
 /// `transport=` of a `virtio=` entry (case-insensitive in xl).
-public enum VirtioTransport: String, Sendable {
+public enum VirtioTransport: String, Sendable, CaseIterable {
     case mmio, unknown
 }

@@ -110,13 +110,8 @@ extension VirtioTransport {
             self.init(rawValue: String(decoding: bytes, as: UTF8.self).lowercased())
             return
         }
-        let named = { (name: StaticString) in name.withUTF8Buffer { $0.elementsEqual(bytes) { $0 == Ascii.lowercased($1) } } }
-        if named("mmio") {
-            self = .mmio
-        } else if named("unknown") {
-            self = .unknown
-        } else {
-            return nil
-        }
+        let named = { (transport: Self) in transport.rawValue.utf8.elementsEqual(bytes) { $0 == Ascii.lowercased($1) } }
+        guard let transport = Self.allCases.first(where: named) else { return nil }
+        self = transport
     }
 }
