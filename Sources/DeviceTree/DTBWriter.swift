@@ -4,8 +4,9 @@ import CLibFDT
 /// libfdt's sequential-write API.
 ///
 /// libfdt accepts duplicate names, properties after subnodes and unclosed
-/// nodes in this mode, so the writer checks the tree first and refuses
-/// anything dtc would reject. The same tree always gives the same bytes:
+/// nodes in this mode, so the writer checks every node against
+/// `TreeRules` as it emits it and refuses anything dtc would reject,
+/// keeping nothing it emitted. The same tree always gives the same bytes:
 /// calls happen in model order into a zeroed buffer. Property names are
 /// shared as libfdt shares them, by `StringsBlock` (see there why).
 public enum DTBWriter {
