@@ -117,6 +117,17 @@ import TestSupport
         #expect(broken.backend?.range == 8..<10)
     }
 
+    /// The keys suggested for typos (`VirtioSpec.keys`) are the keys the
+    /// parser reads: the two lists are written apart, so a key added to
+    /// one and not the other fails here.
+    @Test func everySuggestedVirtioKeyIsRead() {
+        for key in VirtioSpec.keys {
+            let spec = VirtioSpec.parse(Array("\(key)=x".utf8))
+            #expect(spec.unknownTokens.isEmpty, "`\(key)=` is suggested but not read")
+        }
+        #expect(!VirtioSpec.parse(Array("nokey=x".utf8)).unknownTokens.isEmpty)
+    }
+
     /// Every `=` or `+=` of a key is overridden by the nearest later `=` of
     /// that key: the parser's key chains give what a plain search gives.
     @Test func overridesMatchANearestLaterAssignmentSearch() {
