@@ -7,7 +7,9 @@ import CLibFDT
 /// nodes in this mode, so the writer checks every node against
 /// `TreeRules` as it emits it and refuses anything dtc would reject,
 /// keeping nothing it emitted. The same tree always gives the same bytes:
-/// calls happen in model order into a zeroed buffer. Property names are
+/// calls happen in model order, and `fdt_create_with_flags` zeroes the
+/// whole buffer first (libfdt leaves padding after names and values
+/// unwritten). Property names are
 /// shared as libfdt shares them, by `StringsBlock` (see there why).
 public enum DTBWriter {
     /// Deepest nesting accepted below the root (the reader uses the same).
@@ -77,7 +79,6 @@ public enum DTBWriter {
     private static func emit(_ tree: DeviceTree, capacity: Int) throws(DTBWriteError) -> [UInt8]? {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
         defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0)
         let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
         var emitter = Emitter(fdt: fdt)
         do throws(EmitFailure) {
