@@ -54,21 +54,24 @@ public enum DTBWriter {
         init(of tree: DeviceTree, sharingNames: Bool) {
             head = 48 + 16 * (tree.reservations.count + 1)
             shared = sharingNames ? StringsBlock() : nil
-            var stack = [tree.root]
-            while let node = stack.popLast() {
-                add(node)
-                stack.append(contentsOf: node.children.reversed())
-            }
+            withUnsafePointer(to: tree.root) { add($0) }
         }
 
-        /// A node without its children. Properties are read by index:
-        /// iterating copies each one.
-        private mutating func add(_ node: Node) {
-            structure += 4 + align4(node.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
-            for index in node.properties.indices {
-                let name = node.properties[index].name
-                structure += 12 + align4(node.properties[index].value.bytes.count)
-                if shared == nil { names += name.utf8.count + 1 } else { shared?.add(name) }
+        /// A node and its subtree. Nodes and properties are read in place,
+        /// through pointers into their arrays: a copy of a `Node`, to pass
+        /// it or to keep it on a stack, costs a retain and a release of
+        /// each of its four fields.
+        private mutating func add(_ node: UnsafePointer<Node>) {
+            structure += 4 + align4(node.pointee.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
+            node.pointee.properties.withUnsafeBufferPointer { properties in
+                for index in properties.indices {
+                    structure += 12 + align4(properties[index].value.bytes.count)
+                    if shared == nil { names += properties[index].name.utf8.count + 1 } else { shared?.add(properties[index].name) }
+                }
+            }
+            node.pointee.children.withUnsafeBufferPointer { children in
+                guard let first = children.baseAddress else { return }
+                for index in children.indices { add(first + index) }
             }
         }
     }
