@@ -18,10 +18,11 @@ public enum DTBWriter {
     /// The blob for `tree`.
     public static func write(_ tree: DeviceTree) throws(DTBWriteError) -> [UInt8] {
         try TreeRules.checkRoot(tree)
-        var capacity = upperBoundSize(of: tree)
+        let bound = Sizes(of: tree, sharingNames: false)
+        var capacity = bound.total
         while true {
             guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
-            if let blob = try emit(tree, capacity: capacity) { return blob }
+            if let blob = try emit(tree, capacity: capacity, properties: bound.properties) { return blob }
             // The bound is never too small for libfdt 1.6.1; doubling is only a safety net.
             capacity *= 2
         }
@@ -34,20 +35,19 @@ public enum DTBWriter {
         Sizes(of: tree, sharingNames: true).total
     }
 
-    /// The room libfdt needs while it writes `tree` storing a name per
-    /// property (the shared block made afterwards is never larger).
-    static func upperBoundSize(of tree: DeviceTree) -> Int {
-        Sizes(of: tree, sharingNames: false).total
-    }
-
     /// A blob's size, block by block, walking the tree in `write`'s order
-    /// (pre-order, children in order: name sharing depends on it).
+    /// (pre-order, children in order: name sharing depends on it). Without
+    /// sharing names, the room libfdt needs while it writes the tree
+    /// storing a name per property (the shared block made afterwards is
+    /// never larger).
     private struct Sizes {
         /// The header (40 bytes, padded to 48) and the reservation map.
         private let head: Int
         private var structure = 4  // FDT_END
         private var names = 0
         private var shared: StringsBlock?
+        /// Properties in the tree.
+        private(set) var properties = 0
 
         var total: Int { head + structure + (shared?.size ?? names) }
 
@@ -64,6 +64,7 @@ public enum DTBWriter {
         private mutating func add(_ node: UnsafePointer<Node>) {
             structure += 4 + align4(node.pointee.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
             node.pointee.properties.withUnsafeBufferPointer { properties in
+                self.properties += properties.count
                 for index in properties.indices {
                     structure += 12 + align4(properties[index].value.bytes.count)
                     if shared == nil { names += properties[index].name.utf8.count + 1 } else { shared?.add(properties[index].name) }
@@ -79,11 +80,11 @@ public enum DTBWriter {
     private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
 
     /// One build attempt; nil when the buffer was too small.
-    private static func emit(_ tree: DeviceTree, capacity: Int) throws(DTBWriteError) -> [UInt8]? {
+    private static func emit(_ tree: DeviceTree, capacity: Int, properties: Int) throws(DTBWriteError) -> [UInt8]? {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
         defer { buffer.deallocate() }
         let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
-        var emitter = Emitter(fdt: fdt)
+        var emitter = Emitter(fdt: fdt, properties: properties)
         do throws(EmitFailure) {
             let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
             try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
@@ -91,8 +92,8 @@ public enum DTBWriter {
                 try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
             }
             try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
-            try emitter.node(tree.root, depth: 0)
-            try emitter.finishRules()
+            try withUnsafePointer(to: tree.root) { root throws(EmitFailure) in try emitter.node(root, depth: 0) }
+            try emitter.finishRules(tree)
             try emitter.call("fdt_finish") { fdt_finish(fdt) }
         } catch {
             switch error {
@@ -116,7 +117,7 @@ public enum DTBWriter {
     private struct Emitter {
         let fdt: UnsafeMutableRawPointer
         /// The tree rules' walk, node by node as the tree is emitted.
-        private var rules = TreeRules.Walk()
+        private var rules: TreeRules.Walk
         /// The block libfdt would have built sharing names.
         private var strings = StringsBlock()
         /// Each property's tag, from the structure block's start, and where
@@ -126,7 +127,12 @@ public enum DTBWriter {
         /// `fdt_property` copies from it even for length 0.
         private static let emptyValue: [UInt8] = [0]
 
-        init(fdt: UnsafeMutableRawPointer) { self.fdt = fdt }
+        /// An emitter for a tree of `properties` properties into `fdt`.
+        init(fdt: UnsafeMutableRawPointer, properties: Int) {
+            self.fdt = fdt
+            rules = TreeRules.Walk(properties: properties)
+            names.reserveCapacity(properties)
+        }
 
         func call(_ name: String, _ body: () -> Int32) throws(EmitFailure) {
             let result = body()
@@ -138,46 +144,50 @@ public enum DTBWriter {
         }
 
         /// Checks `node` against the tree rules and emits it, property by
-        /// property, then its children. A name met before in the tree was
-        /// checked then: `StringsBlock` says which names are new.
+        /// property, then its children.
         ///
-        /// Names go through `withCString`: passing a String as `const char *`
-        /// copies it into a new array on every call. Properties and
-        /// children are read by index: iterating copies every one.
-        mutating func node(_ node: Node, depth: Int) throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.enter(node, depth: depth) }
-            try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
-            let repeatedProperty = TreeRules.firstRepeat(node.properties, \.name)
+        /// Nodes are passed as pointers into their parent's children: a
+        /// `Node` argument is a copy, a retain and a release of each of its
+        /// four fields. Names go through `withCString`: passing a String as
+        /// `const char *` copies it into a new array on every call.
+        mutating func node(_ node: UnsafePointer<Node>, depth: Int) throws(EmitFailure) {
+            try checked { () throws(DTBWriteError) in try rules.enter(labels: node.pointee.labels, depth: depth) }
+            try call("fdt_begin_node") { node.pointee.name.withCString { fdt_begin_node(fdt, $0) } }
+            let properties = node.pointee.properties
             var hasPhandle = false
-            for index in node.properties.indices {
-                let name = node.properties[index].name
-                let value = node.properties[index].value.bytes
-                let (offset, isFirst) = strings.add(name)
+            for index in properties.indices {
+                let lookup = strings.add(properties[index].name)
                 try checked { () throws(DTBWriteError) in
-                    try TreeRules.checkProperty(
-                        node.properties[index], at: index, repeated: repeatedProperty, nameChecked: !isFirst, path: rules.path)
+                    hasPhandle = try rules.checkProperty(named: properties[index].name, lookup, value: properties[index].value)
+                        || hasPhandle
                 }
-                hasPhandle = hasPhandle || TreeRules.namesPhandle(name)
-                names.append((grantdt_fdt_size_dt_struct(fdt), offset))
+                names.append((grantdt_fdt_size_dt_struct(fdt), lookup.offset))
                 try call("fdt_property") {
-                    (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
-                        name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
+                    let value = properties[index].value.bytes
+                    return (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
+                        properties[index].name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
                     }
                 }
             }
-            rules.notePhandle(of: node, hasOne: hasPhandle)
-            let repeatedChild = TreeRules.firstRepeat(node.children, \.name)
-            for index in node.children.indices {
-                try checked { () throws(DTBWriteError) in try rules.enterChild(of: node, at: index, repeated: repeatedChild) }
-                try self.node(node.children[index], depth: depth + 1)
-                rules.leaveChild()
+            if hasPhandle { rules.notePhandle(node.pointee.phandle) }
+            let children = node.pointee.children
+            let repeatedChild = TreeRules.firstRepeat(children, \.name)
+            try children.withUnsafeBufferPointer { children throws(EmitFailure) in
+                guard let first = children.baseAddress else { return }
+                for index in children.indices {
+                    try checked { () throws(DTBWriteError) in
+                        try rules.enterChild(named: children[index].name, isRepeat: index == repeatedChild)
+                    }
+                    try self.node(first + index, depth: depth + 1)
+                    rules.leaveChild()
+                }
             }
             try call("fdt_end_node") { fdt_end_node(fdt) }
         }
 
         /// The rules over the whole tree, once every node is emitted.
-        func finishRules() throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.finish() }
+        func finishRules(_ tree: DeviceTree) throws(EmitFailure) {
+            try checked { () throws(DTBWriteError) in try rules.finish(tree) }
         }
 
         /// Runs a rule check, a broken rule failing the write.

@@ -68,11 +68,22 @@ struct StringsBlock {
         entries.reserveCapacity(32)
     }
 
+    /// What a lookup found.
+    struct Lookup {
+        /// Where libfdt finds the name now, back from the block's end
+        /// (negative), as it counts while writing.
+        let offset: Int32
+        /// The name's number: distinct names are numbered from 0 in the
+        /// order of their first lookup.
+        let id: Int
+        /// Whether this is the name's first lookup.
+        let isFirst: Bool
+    }
+
     /// Looks `name` up as `fdt_property` does, storing it when no stored
-    /// name ends with it: its offset back from the block's end (negative),
-    /// and whether this is the name's first lookup.
+    /// name ends with it.
     @discardableResult
-    mutating func add(_ name: String) -> (offset: Int32, isFirst: Bool) {
+    mutating func add(_ name: String) -> Lookup {
         if let found = name.utf8.withContiguousStorageIfAvailable({ add(utf8: $0) }) { return found }
         var name = name
         return name.withUTF8 { add(utf8: $0) }
@@ -93,13 +104,15 @@ struct StringsBlock {
 
     /// `add`'s work, outside the `withUTF8` closure: inside it, every
     /// access to the arrays retained their buffers.
-    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> (offset: Int32, isFirst: Bool) {
+    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> Lookup {
         let hash = Self.hash(name)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] >= 0 {
             let entry = entries[Int(slots[slot])]
-            if entry.hash == hash, entry.range.count == name.count, equal(entry.range.lowerBound, name) { return (entry.offset, false) }
+            if entry.hash == hash, entry.range.count == name.count, equal(entry.range.lowerBound, name) {
+                return Lookup(offset: entry.offset, id: Int(slots[slot]), isFirst: false)
+            }
             slot = (slot + 1) & mask
         }
         let entry = newestTail(equalTo: name, hash: hash) ?? store(name, hash: hash)
@@ -111,7 +124,7 @@ struct StringsBlock {
         }
         entries.append(entry)
         if 2 * entries.count > slots.count { grow() }
-        return (entry.offset, true)
+        return Lookup(offset: entry.offset, id: entries.count - 1, isFirst: true)
     }
 
     private static func bucket(_ last: UInt8) -> Int { Int(last) & (buckets - 1) }

@@ -14,68 +14,114 @@ enum TreeRules {
         }
     }
 
-    /// Property `index` of a node: its name (unless the same name was
-    /// checked earlier in the tree), that no earlier property has it
-    /// (`repeated` is `firstRepeat` of the node's properties), its shape.
-    static func checkProperty(
-        _ property: Property, at index: Int, repeated: Int?, nameChecked: Bool, path: @autoclosure () -> String
-    ) throws(DTBWriteError) {
-        if !nameChecked, let problem = Names.propertyNameProblem(property.name) {
-            throw .badPropertyName(path: path(), problem: problem)
-        }
-        guard index != repeated else { throw .duplicateProperty(path: path(), name: property.name) }
-        if let problem = shapeProblem(property.value) {
-            throw .shapeMismatch(path: path(), property: property.name, problem: problem)
-        }
-    }
-
     /// Where a walk is, and what must be unique across the whole tree. It
     /// keeps the names from the root to the current node and spells a path
-    /// out only for the few nodes that need one (labels, phandles, errors).
+    /// out only for errors: labels and phandles are kept as values, and
+    /// when two nodes share one, `finish` walks the tree again for their
+    /// paths.
     struct Walk {
         private var names: [String] = []
-        private var labels: [String: [String]] = [:]
-        private var phandles: [UInt32: [String]] = [:]
+        /// Every label, in pre-order.
+        private var labels: [String] = []
+        /// The phandle of every node with a property of a phandle's name,
+        /// in pre-order.
+        private var phandles: [UInt32] = []
+        /// Every property name met so far, by its `StringsBlock` id.
+        private var propertyNames: [PropertyName] = []
+        /// The number of the node being checked (nodes are numbered in
+        /// pre-order from 1).
+        private var node: Int32 = 0
+
+        /// A property name met in the tree: the last node that has it (for
+        /// repeats inside a node), and whether it is a phandle's name.
+        private struct PropertyName {
+            var lastNode: Int32
+            let namesPhandle: Bool
+        }
 
         var path: String { names.isEmpty ? "/" : names.reduce(into: "") { $0 += "/" + $1 } }
 
+        /// Room for the names of `properties` properties.
+        init(properties: Int) {
+            propertyNames.reserveCapacity(min(properties, 64))
+        }
+
         /// A node's rules before its properties: depth and labels.
-        mutating func enter(_ node: Node, depth: Int) throws(DTBWriteError) {
+        mutating func enter(labels: [String], depth: Int) throws(DTBWriteError) {
+            node += 1
             guard depth <= DTBWriter.maxDepth else { throw .tooDeep(path: path, limit: DTBWriter.maxDepth) }
-            for label in node.labels {
+            guard !labels.isEmpty else { return }
+            for label in labels {
                 if let problem = Names.labelProblem(label) { throw .badLabel(path: path, problem: problem) }
-                labels[label, default: []].append(path)
             }
+            self.labels += labels
         }
 
-        /// Notes the node's phandle, when a property of its has a phandle's name.
-        mutating func notePhandle(of node: Node, hasOne: Bool) {
-            if hasOne, let phandle = node.phandle {
-                phandles[phandle, default: []].append(path)
+        /// A property of the node being checked, whose name `StringsBlock`
+        /// found as `lookup`: its name (checked at its first use in the
+        /// tree), that no earlier property of the node has it, its shape.
+        /// Whether it is a phandle's name.
+        mutating func checkProperty(
+            named name: String, _ lookup: StringsBlock.Lookup, value: PropertyValue
+        ) throws(DTBWriteError) -> Bool {
+            if lookup.isFirst {
+                if let problem = Names.propertyNameProblem(name) { throw .badPropertyName(path: path, problem: problem) }
+                propertyNames.append(PropertyName(lastNode: 0, namesPhandle: TreeRules.namesPhandle(name)))
             }
+            guard propertyNames[lookup.id].lastNode != node else { throw .duplicateProperty(path: path, name: name) }
+            propertyNames[lookup.id].lastNode = node
+            if let problem = shapeProblem(value) {
+                throw .shapeMismatch(path: path, property: name, problem: problem)
+            }
+            return propertyNames[lookup.id].namesPhandle
         }
 
-        /// Child `index` of `node`, before it is visited: a valid name that
-        /// no earlier sibling has (`repeated` is `firstRepeat` of the
-        /// children). `leaveChild` follows the visit.
-        mutating func enterChild(of node: Node, at index: Int, repeated: Int?) throws(DTBWriteError) {
-            let name = node.children[index].name
+        /// Notes the phandle of the node being checked, one of whose
+        /// properties has a phandle's name.
+        mutating func notePhandle(_ phandle: UInt32?) {
+            if let phandle { phandles.append(phandle) }
+        }
+
+        /// A child before it is visited: a valid name that no earlier
+        /// sibling has (`isRepeat`, from `firstRepeat` of the children).
+        /// `leaveChild` follows the visit.
+        mutating func enterChild(named name: String, isRepeat: Bool) throws(DTBWriteError) {
             names.append(name)
             if let problem = Names.nodeNameProblem(name) { throw .badNodeName(path: path, problem: problem) }
-            guard index != repeated else { throw .duplicateNode(path: path) }
+            guard !isRepeat else { throw .duplicateNode(path: path) }
         }
 
         mutating func leaveChild() { names.removeLast() }
 
-        /// The rules over the whole tree, after the walk.
-        func finish() throws(DTBWriteError) {
-            if let (label, paths) = labels.first(where: { $0.value.count > 1 }) {
-                throw .duplicateLabel(label: label, paths: paths)
+        /// The rules over the whole tree (the one walked), after the walk:
+        /// the label first met a second time, then the lowest phandle on
+        /// more than one node, with the paths of their nodes.
+        func finish(_ tree: DeviceTree) throws(DTBWriteError) {
+            if let second = firstRepeat(labels, { $0 }) {
+                let label = labels[second]
+                throw .duplicateLabel(label: label, paths: TreeRules.paths(in: tree) { node in node.labels.count { $0 == label } })
             }
-            if let (phandle, paths) = phandles.sorted(by: { $0.key < $1.key }).first(where: { $0.value.count > 1 }) {
-                throw .duplicatePhandle(phandle: phandle, paths: paths)
+            guard phandles.count > 1 else { return }
+            let sorted = phandles.sorted()
+            if let second = sorted.indices.dropFirst().first(where: { sorted[$0] == sorted[$0 - 1] }) {
+                let phandle = sorted[second]
+                throw .duplicatePhandle(phandle: phandle, paths: TreeRules.paths(in: tree) { node in
+                    node.properties.contains { TreeRules.namesPhandle($0.name) } && node.phandle == phandle ? 1 : 0
+                })
             }
         }
+    }
+
+    /// The paths of the nodes in pre-order, each as many times as
+    /// `matches` counts it.
+    static func paths(in tree: DeviceTree, where matches: (Node) -> Int) -> [String] {
+        var paths: [String] = []
+        func visit(_ node: Node, _ path: String) {
+            paths += repeatElement(path, count: matches(node))
+            for child in node.children { visit(child, childPath(path, child.name)) }
+        }
+        visit(tree.root, "/")
+        return paths
     }
 
     /// Whether `name` is `phandle` or `linux,phandle`, the names
