@@ -79,34 +79,45 @@ public enum DTBWriter {
 
     private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
 
-    /// One build attempt; nil when the buffer was too small.
+    /// One build attempt, written straight into the blob's array; nil
+    /// when `capacity` was too small.
     private static func emit(_ tree: DeviceTree, capacity: Int, properties: Int) throws(DTBWriteError) -> [UInt8]? {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
-        var emitter = Emitter(fdt: fdt, properties: properties)
-        do throws(EmitFailure) {
-            let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
-            try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
-            for entry in tree.reservations {
-                try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
-            }
-            try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
-            try withUnsafePointer(to: tree.root) { root throws(EmitFailure) in try emitter.node(root, depth: 0) }
-            try emitter.finishRules(tree)
-            try emitter.call("fdt_finish") { fdt_finish(fdt) }
-        } catch {
-            switch error {
-            case .outOfSpace: return nil
-            case .failed(let failure): throw failure
+        var failure: EmitFailure?
+        let blob = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            guard let fdt = buffer.baseAddress else { return failure = .outOfSpace }
+            do throws(EmitFailure) {
+                try emit(tree, into: UnsafeMutableRawPointer(fdt), capacity: capacity, properties: properties)
+                count = Int(grantdt_fdt_totalsize(fdt))
+            } catch {
+                failure = error
             }
         }
+        switch failure {
+        case nil: return blob
+        case .outOfSpace?: return nil
+        case .failed(let failure)?: throw failure
+        }
+    }
+
+    /// The libfdt calls for `tree` into the `capacity` bytes at `fdt`, then
+    /// the shared names.
+    private static func emit(
+        _ tree: DeviceTree, into fdt: UnsafeMutableRawPointer, capacity: Int, properties: Int
+    ) throws(EmitFailure) {
+        var emitter = Emitter(fdt: fdt, properties: properties)
+        let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
+        try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
+        for entry in tree.reservations {
+            try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
+        }
+        try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
+        try withUnsafePointer(to: tree.root) { root throws(EmitFailure) in try emitter.node(root, depth: 0) }
+        try emitter.finishRules(tree)
+        try emitter.call("fdt_finish") { fdt_finish(fdt) }
         emitter.shareNames()
         if tree.bootCPUID != 0 {
             fdt_set_boot_cpuid_phys(fdt, tree.bootCPUID)
         }
-        let size = Int(grantdt_fdt_totalsize(fdt))
-        return Array(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
     }
 
     private enum EmitFailure: Error {

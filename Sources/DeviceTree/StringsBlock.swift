@@ -213,6 +213,11 @@ struct StringsBlock {
         bytes.withUnsafeBufferPointer { bytes in equal(start, UnsafeBufferPointer(rebasing: bytes[other])) }
     }
 
+    /// `hash` of a string's UTF-8 bytes.
+    static func hash(of name: String) -> UInt64 {
+        name.utf8.withContiguousStorageIfAvailable(hash) ?? Array(name.utf8).withUnsafeBufferPointer(hash)
+    }
+
     /// The length and the first and last eight bytes, mixed: a hit is
     /// confirmed with `memcmp`, so the hash only has to spread names, and
     /// two loads cost less than a byte loop over every property's name.

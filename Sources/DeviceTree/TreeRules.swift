@@ -138,8 +138,8 @@ enum TreeRules {
 
     /// The index of the first element whose name an earlier one has, or
     /// nil. A node's properties and most nodes' children are few: comparing
-    /// them pairwise costs less than hashing every name. Long lists (a bus
-    /// with thousands of devices) are hashed.
+    /// them pairwise costs less than hashing every name. Long lists (a
+    /// root with its devices, a bus with thousands) are hashed.
     ///
     /// Names of different byte lengths are taken as different without
     /// comparing them: only names that differ in Unicode normalization
@@ -157,24 +157,28 @@ enum TreeRules {
             }
             return nil
         }
-        var seen = Set<String>(minimumCapacity: elements.count)
-        return elements.firstIndex { !seen.insert(name($0)).inserted }
+        var seen = NameSet(capacity: elements.count)
+        return elements.indices.first { index in !seen.insert(index, named: name(elements[index])) { name(elements[$0]) } }
     }
 
     /// Why a value's shape does not describe its bytes; nil when it does.
+    /// Inlined: most values are plain cells, checked by one product.
+    @inline(__always)
     static func shapeProblem(_ value: PropertyValue) -> String? {
-        let bytes = value.bytes
-        var offset = 0
         switch value.layout {
-        case .unknown: return nil
+        case .unknown: nil
         case .cellGroups(let size, let count):
-            return size >= 0 && count >= 0 && size * count * 4 == bytes.count ? nil : "the cells do not cover the value"
-        case .strings(let count):
-            if let problem = cover(.strings(count: count), of: bytes, from: &offset) { return problem }
-        case .segments(let segments):
-            for segment in segments {
-                if let problem = cover(segment, of: bytes, from: &offset) { return problem }
-            }
+            size >= 0 && count >= 0 && size * count * 4 == value.bytes.count ? nil : "the cells do not cover the value"
+        case .strings(let count): segmentsProblem(CollectionOfOne(.strings(count: count)), of: value.bytes)
+        case .segments(let segments): segmentsProblem(segments, of: value.bytes)
+        }
+    }
+
+    /// Why `segments` do not cover `bytes` exactly; nil when they do.
+    private static func segmentsProblem(_ segments: some Collection<PropertyValue.Segment>, of bytes: [UInt8]) -> String? {
+        var offset = 0
+        for segment in segments {
+            if let problem = cover(segment, of: bytes, from: &offset) { return problem }
         }
         return offset == bytes.count ? nil : "a string contains a NUL byte, or the shape does not cover the value"
     }
@@ -196,5 +200,34 @@ enum TreeRules {
             offset += count
         }
         return nil
+    }
+}
+
+/// Names by the index of the element that has each, for `firstRepeat`
+/// of a long list: open addressing on `StringsBlock`'s cheap hash, where
+/// `Set<String>` would hash every name with SipHash.
+private struct NameSet {
+    private var slots: [(hash: UInt64, index: Int)]
+    private let mask: Int
+
+    /// A table at most half full with `capacity` names.
+    init(capacity: Int) {
+        var count = 32
+        while count < 2 * capacity { count *= 2 }
+        slots = Array(repeating: (0, -1), count: count)
+        mask = count - 1
+    }
+
+    /// Adds element `index`, named `name`, unless an element of the same
+    /// name (`nameOf` another index) is in: then false.
+    mutating func insert(_ index: Int, named name: String, nameOf: (Int) -> String) -> Bool {
+        let hash = StringsBlock.hash(of: name)
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot].index >= 0 {
+            if slots[slot].hash == hash, nameOf(slots[slot].index) == name { return false }
+            slot = (slot + 1) & mask
+        }
+        slots[slot] = (hash, index)
+        return true
     }
 }
