@@ -40,21 +40,24 @@ public enum DTBWriter {
     /// sharing names, the room libfdt needs while it writes the tree
     /// storing a name per property (the shared block made afterwards is
     /// never larger).
-    private struct Sizes {
-        /// The header (40 bytes, padded to 48) and the reservation map.
-        private let head: Int
-        private var structure = 4  // FDT_END
-        private var names = 0
-        private var shared: StringsBlock?
+    private struct Sizes: ~Copyable {
+        /// The header (40 bytes, padded to 48), the reservation map, the
+        /// structure block and the strings block.
+        private(set) var total = 0
         /// Properties in the tree.
         private(set) var properties = 0
-
-        var total: Int { head + structure + (shared?.size ?? names) }
+        private var structure = 4  // FDT_END
+        /// Without sharing: every property's name and NUL.
+        private var names = 0
+        private let sharing: Bool
+        /// With sharing: the block. (A flag and an unused block cost less
+        /// than an optional block tested at every property.)
+        private var shared = StringsBlock()
 
         init(of tree: DeviceTree, sharingNames: Bool) {
-            head = 48 + 16 * (tree.reservations.count + 1)
-            shared = sharingNames ? StringsBlock() : nil
+            sharing = sharingNames
             withUnsafePointer(to: tree.root) { add($0) }
+            total = 48 + 16 * (tree.reservations.count + 1) + structure + (sharing ? shared.size : names)
         }
 
         /// A node and its subtree. Nodes and properties are read in place,
@@ -67,7 +70,7 @@ public enum DTBWriter {
                 self.properties += properties.count
                 for index in properties.indices {
                     structure += 12 + align4(properties[index].value.bytes.count)
-                    if shared == nil { names += properties[index].name.utf8.count + 1 } else { shared?.add(properties[index].name) }
+                    if sharing { shared.add(properties[index].name) } else { names += properties[index].name.utf8.count + 1 }
                 }
             }
             node.pointee.children.withUnsafeBufferPointer { children in
@@ -125,7 +128,7 @@ public enum DTBWriter {
         case failed(DTBWriteError)
     }
 
-    private struct Emitter {
+    private struct Emitter: ~Copyable {
         let fdt: UnsafeMutableRawPointer
         /// The tree rules' walk, node by node as the tree is emitted.
         private var rules: TreeRules.Walk
@@ -162,13 +165,13 @@ public enum DTBWriter {
         /// four fields. Names go through `withCString`: passing a String as
         /// `const char *` copies it into a new array on every call.
         mutating func node(_ node: UnsafePointer<Node>, depth: Int) throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.enter(labels: node.pointee.labels, depth: depth) }
+            try Self.checked { () throws(DTBWriteError) in try rules.enter(labels: node.pointee.labels, depth: depth) }
             try call("fdt_begin_node") { node.pointee.name.withCString { fdt_begin_node(fdt, $0) } }
             let properties = node.pointee.properties
             var hasPhandle = false
             for index in properties.indices {
                 let lookup = strings.add(properties[index].name)
-                try checked { () throws(DTBWriteError) in
+                try Self.checked { () throws(DTBWriteError) in
                     hasPhandle = try rules.checkProperty(named: properties[index].name, lookup, value: properties[index].value)
                         || hasPhandle
                 }
@@ -186,7 +189,7 @@ public enum DTBWriter {
             try children.withUnsafeBufferPointer { children throws(EmitFailure) in
                 guard let first = children.baseAddress else { return }
                 for index in children.indices {
-                    try checked { () throws(DTBWriteError) in
+                    try Self.checked { () throws(DTBWriteError) in
                         try rules.enterChild(named: children[index].name, isRepeat: index == repeatedChild)
                     }
                     try self.node(first + index, depth: depth + 1)
@@ -198,11 +201,11 @@ public enum DTBWriter {
 
         /// The rules over the whole tree, once every node is emitted.
         func finishRules(_ tree: DeviceTree) throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.finish(tree) }
+            try Self.checked { () throws(DTBWriteError) in try rules.finish(tree) }
         }
 
         /// Runs a rule check, a broken rule failing the write.
-        private func checked(_ check: () throws(DTBWriteError) -> Void) throws(EmitFailure) {
+        private static func checked(_ check: () throws(DTBWriteError) -> Void) throws(EmitFailure) {
             do throws(DTBWriteError) { try check() } catch { throw .failed(error) }
         }
 

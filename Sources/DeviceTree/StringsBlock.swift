@@ -20,22 +20,26 @@ import Glibc
 /// before are found by hash; a new one is compared only with the stored
 /// names, and the names looked up, that end with the same byte (chained
 /// by their last byte), not with all of them.
-struct StringsBlock {
+///
+/// One block serves one walk of a tree, and its tables live in plain
+/// buffers it frees (`PlainBuffer`): it cannot be copied, and arrays'
+/// copy-on-write checks on every change were a third of its cost.
+struct StringsBlock: ~Copyable {
     /// Bytes in the block, NULs included.
     private(set) var size = 0
     /// The stored names, oldest first, each followed by its NUL.
-    private var bytes: [UInt8] = []
+    private var bytes = PlainBuffer<UInt8>(capacity: 512)
     /// The stored names, oldest first.
-    private var stored: [Stored] = []
+    private var stored = PlainBuffer<Stored>(capacity: 32)
     /// Every name looked up so far, with where libfdt finds it now.
-    private var entries: [Entry] = []
+    private var entries = PlainBuffer<Entry>(capacity: 32)
     /// Indices into `entries` by hash (open addressing, -1 free, at most
     /// half full).
-    private var slots = [Int32](repeating: -1, count: 64)
+    private var slots = PlainBuffer<Int32>(repeating: -1, count: 64)
     /// The newest stored name (first `buckets`) and the newest entry (the
     /// rest) whose last byte falls in each bucket, -1 for none: the heads
     /// of the chains.
-    private var newest = [Int32](repeating: -1, count: 2 * buckets)
+    private var newest = PlainBuffer<Int32>(repeating: -1, count: 2 * buckets)
     /// The entry of the empty name, when looked up: the tail of every
     /// stored name, so it chains under no last byte.
     private var emptyEntry: Int32 = -1
@@ -51,21 +55,26 @@ struct StringsBlock {
         let previous: Int32
     }
 
-    /// A name looked up: its hash, its bytes (inside `bytes`), its
-    /// offset back from the block's end, as libfdt counts while writing,
-    /// and the entry before it in its last byte's chain (or -1).
+    /// A name looked up: its hash, its bytes (`count` of them from
+    /// `start` in `bytes`), its offset back from the block's end, as libfdt
+    /// counts while writing, and the entry before it in its last byte's
+    /// chain (or -1).
     private struct Entry {
         let hash: UInt64
-        let range: Range<Int>
+        let start: Int
+        let count: Int
         var offset: Int32
         let previous: Int32
     }
 
-    /// Room for a guest's names without growing.
-    init() {
-        bytes.reserveCapacity(512)
-        stored.reserveCapacity(32)
-        entries.reserveCapacity(32)
+    init() {}
+
+    deinit {
+        bytes.free()
+        stored.free()
+        entries.free()
+        slots.free()
+        newest.free()
     }
 
     /// What a lookup found.
@@ -85,32 +94,26 @@ struct StringsBlock {
     @discardableResult
     mutating func add(_ name: String) -> Lookup {
         if let found = name.utf8.withContiguousStorageIfAvailable({ add(utf8: $0) }) { return found }
-        var name = name
-        return name.withUTF8 { add(utf8: $0) }
+        return Array(name.utf8).withUnsafeBufferPointer { add(utf8: $0) }
     }
 
     /// The finished block, newest name first, as `fdt_finish` leaves it.
     func write(to block: UnsafeMutableRawPointer) {
-        bytes.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var at = 0
-            for name in stored.reversed() {
-                let count = name.end + 1 - name.start
-                (block + at).copyMemory(from: base + name.start, byteCount: count)
-                at += count
-            }
+        var at = 0
+        for index in (0..<stored.count).reversed() {
+            let count = stored[index].end + 1 - stored[index].start
+            (block + at).copyMemory(from: bytes.base + stored[index].start, byteCount: count)
+            at += count
         }
     }
 
-    /// `add`'s work, outside the `withUTF8` closure: inside it, every
-    /// access to the arrays retained their buffers.
     private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> Lookup {
         let hash = Self.hash(name)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] >= 0 {
             let entry = entries[Int(slots[slot])]
-            if entry.hash == hash, entry.range.count == name.count, equal(entry.range.lowerBound, name) {
+            if entry.hash == hash, entry.count == name.count, equal(entry.start, name) {
                 return Lookup(offset: entry.offset, id: Int(slots[slot]), isFirst: false)
             }
             slot = (slot + 1) & mask
@@ -134,7 +137,7 @@ struct StringsBlock {
         guard let last = name.last else {
             // The empty name ends every name: libfdt finds the newest one's NUL.
             return stored.last.map { youngest in
-                Entry(hash: hash, range: youngest.end..<youngest.end, offset: Self.offset(ofTail: 0, nameAt: youngest.start), previous: -1)
+                Entry(hash: hash, start: youngest.end, count: 0, offset: Self.offset(ofTail: 0, nameAt: youngest.start), previous: -1)
             }
         }
         let previous = newest[Self.buckets + Self.bucket(last)]
@@ -144,8 +147,8 @@ struct StringsBlock {
             let start = candidate.end - name.count
             if start >= candidate.start, bytes[candidate.end - 1] == last, equal(start, name) {
                 return Entry(
-                    hash: hash, range: start..<candidate.end, offset: Self.offset(ofTail: name.count, nameAt: candidate.start),
-                    previous: previous)
+                    hash: hash, start: start, count: name.count,
+                    offset: Self.offset(ofTail: name.count, nameAt: candidate.start), previous: previous)
             }
             index = candidate.previous
         }
@@ -163,21 +166,22 @@ struct StringsBlock {
         if emptyEntry >= 0 { entries[Int(emptyEntry)].offset = Self.offset(ofTail: 0, nameAt: start) }
         guard let last = name.last else {
             stored.append(Stored(start: start, end: end, previous: -1))
-            return Entry(hash: hash, range: start..<end, offset: Self.offset(ofTail: 0, nameAt: start), previous: -1)
+            return Entry(hash: hash, start: start, count: 0, offset: Self.offset(ofTail: 0, nameAt: start), previous: -1)
         }
         let bucket = Self.bucket(last)
         stored.append(Stored(start: start, end: end, previous: newest[bucket]))
         newest[bucket] = Int32(stored.count - 1)
         var index = newest[Self.buckets + bucket]
         while index >= 0 {
-            let range = entries[Int(index)].range
-            if range.count < name.count, bytes[range.upperBound - 1] == last, equal(end - range.count, range) {
-                entries[Int(index)].offset = Self.offset(ofTail: range.count, nameAt: start)
+            let entry = entries[Int(index)]
+            if entry.count < name.count, bytes[entry.start + entry.count - 1] == last,
+               equal(end - entry.count, UnsafeBufferPointer(start: bytes.base + entry.start, count: entry.count)) {
+                entries[Int(index)].offset = Self.offset(ofTail: entry.count, nameAt: start)
             }
-            index = entries[Int(index)].previous
+            index = entry.previous
         }
         return Entry(
-            hash: hash, range: start..<end, offset: Self.offset(ofTail: name.count, nameAt: start),
+            hash: hash, start: start, count: name.count, offset: Self.offset(ofTail: name.count, nameAt: start),
             previous: newest[Self.buckets + bucket])
     }
 
@@ -190,10 +194,12 @@ struct StringsBlock {
 
     /// Doubles `slots`, placing every entry anew.
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = slots.count - 1
-        for (index, entry) in entries.enumerated() {
-            var slot = Int(truncatingIfNeeded: entry.hash) & mask
+        let count = 2 * slots.count
+        slots.free()
+        slots = PlainBuffer(repeating: -1, count: count)
+        let mask = count - 1
+        for index in 0..<entries.count {
+            var slot = Int(truncatingIfNeeded: entries[index].hash) & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(index)
         }
@@ -201,16 +207,8 @@ struct StringsBlock {
 
     /// Whether the stored bytes from `start` are `name`'s.
     private func equal(_ start: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard !name.isEmpty else { return true }
-        return bytes.withUnsafeBufferPointer { bytes in
-            guard let base = bytes.baseAddress, let first = name.baseAddress else { return false }
-            return memcmp(base + start, first, name.count) == 0
-        }
-    }
-
-    /// Whether the stored bytes from `start` equal those in `other`.
-    private func equal(_ start: Int, _ other: Range<Int>) -> Bool {
-        bytes.withUnsafeBufferPointer { bytes in equal(start, UnsafeBufferPointer(rebasing: bytes[other])) }
+        guard let first = name.baseAddress, !name.isEmpty else { return true }
+        return memcmp(bytes.base + start, first, name.count) == 0
     }
 
     /// `hash` of a string's UTF-8 bytes.
@@ -232,5 +230,64 @@ struct StringsBlock {
         }
         hash = (hash ^ hash >> 31) &* 0x94d0_49bb_1331_11eb
         return hash ^ hash >> 29
+    }
+}
+
+/// A growable run of plain values in memory its owner frees (`free()`):
+/// `StringsBlock`'s tables. An array checks on every change whether its
+/// buffer is shared; these are never shared.
+private struct PlainBuffer<Element: BitwiseCopyable> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count: Int
+    private var capacity: Int
+
+    init(capacity: Int) {
+        base = .allocate(capacity: capacity)
+        count = 0
+        self.capacity = capacity
+    }
+
+    init(repeating value: Element, count: Int) {
+        base = .allocate(capacity: count)
+        base.initialize(repeating: value, count: count)
+        self.count = count
+        capacity = count
+    }
+
+    subscript(index: Int) -> Element {
+        get {
+            precondition(index >= 0 && index < count, "index out of range")
+            return base[index]
+        }
+        set {
+            precondition(index >= 0 && index < count, "index out of range")
+            base[index] = newValue
+        }
+    }
+
+    var last: Element? { count > 0 ? base[count - 1] : nil }
+
+    mutating func append(_ element: Element) {
+        reserve(count + 1)
+        (base + count).initialize(to: element)
+        count += 1
+    }
+
+    mutating func append(contentsOf elements: UnsafeBufferPointer<Element>) {
+        guard let first = elements.baseAddress else { return }
+        reserve(count + elements.count)
+        (base + count).initialize(from: first, count: elements.count)
+        count += elements.count
+    }
+
+    func free() { base.deallocate() }
+
+    private mutating func reserve(_ needed: Int) {
+        guard needed > capacity else { return }
+        capacity = max(needed, 2 * capacity)
+        let grown = UnsafeMutablePointer<Element>.allocate(capacity: capacity)
+        grown.initialize(from: base, count: count)
+        base.deallocate()
+        base = grown
     }
 }
