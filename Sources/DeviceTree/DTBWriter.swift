@@ -18,7 +18,7 @@ public enum DTBWriter {
     /// The blob for `tree`.
     public static func write(_ tree: DeviceTree) throws(DTBWriteError) -> [UInt8] {
         try TreeRules.checkRoot(tree)
-        let bound = Sizes(of: tree, sharingNames: false)
+        let bound = Sizes(of: tree, names: UnsharedNames())
         var capacity = bound.total
         while true {
             guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
@@ -32,32 +32,28 @@ public enum DTBWriter {
     /// libxl's libfdt calls give it), without writing it: the domain
     /// builder places modules after a DTB of this size.
     public static func size(of tree: DeviceTree) -> Int {
-        Sizes(of: tree, sharingNames: true).total
+        Sizes(of: tree, names: TreeNames()).total
     }
 
     /// A blob's size, block by block, walking the tree in `write`'s order
-    /// (pre-order, children in order: name sharing depends on it). Without
-    /// sharing names, the room libfdt needs while it writes the tree
-    /// storing a name per property (the shared block made afterwards is
-    /// never larger).
-    private struct Sizes: ~Copyable {
+    /// (pre-order, children in order: name sharing depends on it), with
+    /// the strings block `Names` makes: libfdt's shared one (`TreeNames`),
+    /// or a name per property (`UnsharedNames`), the room libfdt needs
+    /// while the writer has it store them so (the shared block made
+    /// afterwards is never larger).
+    private struct Sizes<Names: NameCount & ~Copyable>: ~Copyable {
         /// The header (40 bytes, padded to 48), the reservation map, the
         /// structure block and the strings block.
         private(set) var total = 0
         /// Properties in the tree.
         private(set) var properties = 0
         private var structure = 4  // FDT_END
-        /// Without sharing: every property's name and NUL.
-        private var names = 0
-        private let sharing: Bool
-        /// With sharing: the block. (A flag and an unused block cost less
-        /// than an optional block tested at every property.)
-        private var shared = StringsBlock()
+        private var names: Names
 
-        init(of tree: DeviceTree, sharingNames: Bool) {
-            sharing = sharingNames
+        init(of tree: DeviceTree, names: consuming Names) {
+            self.names = names
             withUnsafePointer(to: tree.root) { add($0) }
-            total = 48 + 16 * (tree.reservations.count + 1) + structure + (sharing ? shared.size : names)
+            total = 48 + 16 * (tree.reservations.count + 1) + structure + self.names.size
         }
 
         /// A node and its subtree. Nodes and properties are read in place,
@@ -70,7 +66,7 @@ public enum DTBWriter {
                 self.properties += properties.count
                 for index in properties.indices {
                     structure += 12 + align4(properties[index].value.bytes.count)
-                    if sharing { shared.add(properties[index].name) } else { names += properties[index].name.utf8.count + 1 }
+                    names.count(properties[index].name)
                 }
             }
             node.pointee.children.withUnsafeBufferPointer { children in
@@ -133,7 +129,7 @@ public enum DTBWriter {
         /// The tree rules' walk, node by node as the tree is emitted.
         private var rules: TreeRules.Walk
         /// The block libfdt would have built sharing names.
-        private var strings = StringsBlock()
+        private var strings = TreeNames()
         /// Each property's tag, from the structure block's start, and where
         /// its name is in `strings`.
         private var names: [(tag: UInt32, offset: Int32)] = []
@@ -170,7 +166,7 @@ public enum DTBWriter {
             let properties = node.pointee.properties
             var hasPhandle = false
             for index in properties.indices {
-                let lookup = strings.add(properties[index].name)
+                let lookup = strings.lookup(properties[index].name)
                 try Self.checked { () throws(DTBWriteError) in
                     hasPhandle = try rules.checkProperty(named: properties[index].name, lookup, value: properties[index].value)
                         || hasPhandle
@@ -216,13 +212,31 @@ public enum DTBWriter {
             let structure = fdt + Int(grantdt_fdt_off_dt_struct(fdt))
             let nameField = 8  // struct fdt_property: tag, len, nameoff (all big-endian 32-bit)
             for (tag, offset) in names {
-                let nameOffset = UInt32(bitPattern: Int32(strings.size) + offset)
+                let nameOffset = UInt32(bitPattern: Int32(strings.block.size) + offset)
                 structure.storeBytes(of: nameOffset.bigEndian, toByteOffset: Int(tag) + nameField, as: UInt32.self)
             }
             let block = grantdt_fdt_off_dt_strings(fdt)
-            strings.write(to: fdt + Int(block))
-            fdt_set_size_dt_strings(fdt, UInt32(strings.size))
-            fdt_set_totalsize(fdt, block + UInt32(strings.size))
+            strings.block.write(to: fdt + Int(block))
+            fdt_set_size_dt_strings(fdt, UInt32(strings.block.size))
+            fdt_set_totalsize(fdt, block + UInt32(strings.block.size))
         }
     }
+}
+
+/// How a size walk counts the strings block: name by name, then its size.
+private protocol NameCount: ~Copyable {
+    mutating func count(_ name: String)
+    var size: Int { get }
+}
+
+/// A copy of every name, as libfdt stores them when not sharing.
+private struct UnsharedNames: NameCount {
+    private(set) var size = 0
+
+    mutating func count(_ name: String) { size += name.utf8.count + 1 }
+}
+
+extension TreeNames: NameCount {
+    mutating func count(_ name: String) { _ = lookup(name) }
+    var size: Int { block.size }
 }

@@ -114,6 +114,32 @@ import TestSupport
         }
     }
 
+    /// `TreeNames` answers a string it met before from its representation:
+    /// every lookup must still be the model's. Names come as literals, as
+    /// strings built at run time (other representations of the same
+    /// characters: short ones inline, long ones on the heap), and as
+    /// different names sharing their first or last eight bytes.
+    @Test func treeNamesAnswerAsTheModel() {
+        var random = SplitMix64(seed: 31)
+        let literals = [
+            "interrupts", "interrupt-parent", "interrupt-controller", "#interrupt-cells", "reg", "phandle",
+            "linux,phandle", "compatible", "a-very-long-property-name-1", "a-very-long-property-name-2",
+        ]
+        var kept: [String] = []  // built names stay alive, as a walked tree's do
+        for round in 0..<200 {
+            var names = TreeNames()
+            var model = StringsBlock()
+            for _ in 0..<Int.random(in: 1...40, using: &random) {
+                let literal = literals.randomElement(using: &random) ?? ""
+                let name = Bool.random(using: &random) ? literal : String(decoding: Array(literal.utf8), as: UTF8.self)
+                kept.append(name)
+                let ours = names.lookup(name), expected = model.add(name)
+                #expect(ours.offset == expected.offset && ours.id == expected.id && ours.isFirst == expected.isFirst, "round \(round)")
+            }
+            #expect(names.block.size == model.size)
+        }
+    }
+
     /// The first offset where the blobs differ (or one ends), nil when equal.
     private static func firstDifference(_ ours: [UInt8], _ theirs: [UInt8]) -> Int? {
         let common = min(ours.count, theirs.count)
