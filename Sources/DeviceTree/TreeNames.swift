@@ -30,6 +30,7 @@ struct TreeNames: ~Copyable {
     deinit { seen.free() }
 
     /// Looks `name`, a name of the walked tree, up as `fdt_property` does.
+    @inline(__always)
     mutating func lookup(_ name: String) -> StringsBlock.Lookup {
         let (first, second) = withUnsafeBytes(of: name) { ($0.load(as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
         let slot = Int(truncatingIfNeeded: (((first &* 0x9e37_79b9_7f4a_7c15) ^ second) &* 0xbf58_476d_1ce4_e5b9) >> 58)

@@ -61,6 +61,7 @@ enum TreeRules {
         /// found as `lookup`: its name (checked at its first use in the
         /// tree), that no earlier property of the node has it, its shape.
         /// Whether it is a phandle's name.
+        @inline(__always)
         mutating func checkProperty(
             named name: String, _ lookup: StringsBlock.Lookup, value: PropertyValue
         ) throws(DTBWriteError) -> Bool {
@@ -169,9 +170,25 @@ enum TreeRules {
         case .unknown: nil
         case .cellGroups(let size, let count):
             size >= 0 && count >= 0 && size * count * 4 == value.bytes.count ? nil : "the cells do not cover the value"
-        case .strings(let count): segmentsProblem(CollectionOfOne(.strings(count: count)), of: value.bytes)
+        case .strings(let count): stringsProblem(count: count, of: value.bytes)
         case .segments(let segments): segmentsProblem(segments, of: value.bytes)
         }
+    }
+
+    /// Why `bytes` are not `count` NUL-terminated strings; nil when they
+    /// are. The same answers as covering them with one `.strings(count:)`
+    /// segment, from one count of their NULs: fewer NULs than strings
+    /// leave one unterminated; more, or a last byte that is not a NUL,
+    /// leave bytes uncovered.
+    private static func stringsProblem(count: Int, of bytes: [UInt8]) -> String? {
+        let nuls = bytes.withUnsafeBufferPointer { bytes in
+            var nuls = 0
+            for byte in bytes where byte == 0 { nuls += 1 }
+            return nuls
+        }
+        if nuls < count { return "a string has no terminating NUL" }
+        let covered = count <= 0 ? bytes.isEmpty : nuls == count && bytes.last == 0
+        return covered ? nil : "a string contains a NUL byte, or the shape does not cover the value"
     }
 
     /// Why `segments` do not cover `bytes` exactly; nil when they do.
