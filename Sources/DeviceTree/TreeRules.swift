@@ -47,10 +47,16 @@ enum TreeRules {
         }
 
         /// A node's rules before its properties: depth and labels.
+        /// Inlined: most nodes have no label.
+        @inline(__always)
         mutating func enter(labels: [String], depth: Int) throws(DTBWriteError) {
             node += 1
             guard depth <= DTBWriter.maxDepth else { throw .tooDeep(path: path, limit: DTBWriter.maxDepth) }
-            guard !labels.isEmpty else { return }
+            if !labels.isEmpty { try note(labels) }
+        }
+
+        /// A node's labels: each valid, then noted.
+        private mutating func note(_ labels: [String]) throws(DTBWriteError) {
             for label in labels {
                 if let problem = Names.labelProblem(label) { throw .badLabel(path: path, problem: problem) }
             }
@@ -71,7 +77,8 @@ enum TreeRules {
             }
             guard propertyNames[lookup.id].lastNode != node else { throw .duplicateProperty(path: path, name: name) }
             propertyNames[lookup.id].lastNode = node
-            if let problem = shapeProblem(value) {
+            // Only a caller's shape, or a string with a NUL, can miss its bytes.
+            if value.needsShapeCheck, let problem = shapeProblem(value) {
                 throw .shapeMismatch(path: path, property: name, problem: problem)
             }
             return propertyNames[lookup.id].namesPhandle
@@ -163,8 +170,6 @@ enum TreeRules {
     }
 
     /// Why a value's shape does not describe its bytes; nil when it does.
-    /// Inlined: most values are plain cells, checked by one product.
-    @inline(__always)
     static func shapeProblem(_ value: PropertyValue) -> String? {
         switch value.layout {
         case .unknown: nil
