@@ -163,19 +163,20 @@ public enum DTBWriter {
         mutating func node(_ node: UnsafePointer<Node>, depth: Int) throws(EmitFailure) {
             try Self.checked { () throws(DTBWriteError) in try rules.enter(labels: node.pointee.labels, depth: depth) }
             try call("fdt_begin_node") { node.pointee.name.withCString { fdt_begin_node(fdt, $0) } }
-            let properties = node.pointee.properties
             var hasPhandle = false
-            for index in properties.indices {
-                let lookup = strings.lookup(properties[index].name)
-                try Self.checked { () throws(DTBWriteError) in
-                    hasPhandle = try rules.checkProperty(named: properties[index].name, lookup, value: properties[index].value)
-                        || hasPhandle
-                }
-                names.append((grantdt_fdt_size_dt_struct(fdt), lookup.offset))
-                try call("fdt_property") {
-                    let value = properties[index].value.bytes
-                    return (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
-                        properties[index].name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
+            try node.pointee.properties.withUnsafeBufferPointer { properties throws(EmitFailure) in
+                guard let first = properties.baseAddress else { return }
+                for property in first..<(first + properties.count) {
+                    let lookup = strings.lookup(property.pointee.name)
+                    try Self.checked { () throws(DTBWriteError) in
+                        hasPhandle = try rules.checkProperty(property, lookup) || hasPhandle
+                    }
+                    names.append((grantdt_fdt_size_dt_struct(fdt), lookup.offset))
+                    try call("fdt_property") {
+                        let value = property.pointee.value.bytes
+                        return (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
+                            property.pointee.name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
+                        }
                     }
                 }
             }

@@ -66,20 +66,23 @@ enum TreeRules {
         /// A property of the node being checked, whose name `StringsBlock`
         /// found as `lookup`: its name (checked at its first use in the
         /// tree), that no earlier property of the node has it, its shape.
-        /// Whether it is a phandle's name.
+        /// Whether it is a phandle's name. The property is read in place:
+        /// the common case reads no name and no value.
         @inline(__always)
-        mutating func checkProperty(
-            named name: String, _ lookup: StringsBlock.Lookup, value: PropertyValue
-        ) throws(DTBWriteError) -> Bool {
+        mutating func checkProperty(_ property: UnsafePointer<Property>, _ lookup: StringsBlock.Lookup) throws(DTBWriteError) -> Bool {
             if lookup.isFirst {
-                if let problem = Names.propertyNameProblem(name) { throw .badPropertyName(path: path, problem: problem) }
-                propertyNames.append(PropertyName(lastNode: 0, namesPhandle: TreeRules.namesPhandle(name)))
+                if let problem = Names.propertyNameProblem(property.pointee.name) {
+                    throw .badPropertyName(path: path, problem: problem)
+                }
+                propertyNames.append(PropertyName(lastNode: 0, namesPhandle: TreeRules.namesPhandle(property.pointee.name)))
             }
-            guard propertyNames[lookup.id].lastNode != node else { throw .duplicateProperty(path: path, name: name) }
+            guard propertyNames[lookup.id].lastNode != node else {
+                throw .duplicateProperty(path: path, name: property.pointee.name)
+            }
             propertyNames[lookup.id].lastNode = node
             // Only a caller's shape, or a string with a NUL, can miss its bytes.
-            if value.needsShapeCheck, let problem = shapeProblem(value) {
-                throw .shapeMismatch(path: path, property: name, problem: problem)
+            if property.pointee.value.needsShapeCheck, let problem = shapeProblem(property.pointee.value) {
+                throw .shapeMismatch(path: path, property: property.pointee.name, problem: problem)
             }
             return propertyNames[lookup.id].namesPhandle
         }
