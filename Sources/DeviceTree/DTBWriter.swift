@@ -9,8 +9,8 @@ import CLibFDT
 /// keeping nothing it emitted. The same tree always gives the same bytes:
 /// calls happen in model order, and `fdt_create_with_flags` zeroes the
 /// whole buffer first (libfdt leaves padding after names and values
-/// unwritten). Property names are
-/// shared as libfdt shares them, by `StringsBlock` (see there why).
+/// unwritten). Property names are shared as libfdt shares them, by
+/// `StringsBlock` (see there why).
 public enum DTBWriter {
     /// Deepest nesting accepted below the root (the reader uses the same).
     public static let maxDepth = 256
@@ -128,7 +128,8 @@ public enum DTBWriter {
         let fdt: UnsafeMutableRawPointer
         /// The tree rules' walk, node by node as the tree is emitted.
         private var rules: TreeRules.Walk
-        /// The block libfdt would have built sharing names.
+        /// The property names, in the block libfdt would have built
+        /// sharing them.
         private var strings = TreeNames()
         /// Each property's tag, from the structure block's start, and where
         /// its name is in `strings`.

@@ -16,7 +16,9 @@ struct TreeNames: ~Copyable {
     private(set) var block = StringsBlock()
     /// Representations met, direct-mapped by their hash: a slot keeps the
     /// last one that fell in it.
-    private var seen = PlainBuffer<Seen>(repeating: Seen(first: 0, second: 0, id: -1), count: 64)
+    private var seen = PlainBuffer<Seen>(repeating: Seen(first: 0, second: 0, id: -1), count: 1 << slotBits)
+    /// `seen` has 64 slots: room for a guest's 20-odd names.
+    private static let slotBits = 6
 
     /// A representation and its name's id (-1: an empty slot).
     private struct Seen {
@@ -32,8 +34,11 @@ struct TreeNames: ~Copyable {
     /// Looks `name`, a name of the walked tree, up as `fdt_property` does.
     @inline(__always)
     mutating func lookup(_ name: String) -> StringsBlock.Lookup {
+        // A String is two words on 64-bit platforms; elsewhere, no shortcut.
+        guard MemoryLayout<String>.size == 16 else { return block.add(name) }
         let (first, second) = withUnsafeBytes(of: name) { ($0.load(as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
-        let slot = Int(truncatingIfNeeded: (((first &* 0x9e37_79b9_7f4a_7c15) ^ second) &* 0xbf58_476d_1ce4_e5b9) >> 58)
+        let hash = ((first &* 0x9e37_79b9_7f4a_7c15) ^ second) &* 0xbf58_476d_1ce4_e5b9
+        let slot = Int(truncatingIfNeeded: hash >> (64 - Self.slotBits))
         let known = seen[slot]
         if known.id >= 0, known.first == first, known.second == second {
             return StringsBlock.Lookup(offset: block.offset(ofName: Int(known.id)), id: Int(known.id), isFirst: false)

@@ -77,6 +77,19 @@ import TestSupport
         }
     }
 
+    /// Far more and longer names than a guest has: every table of the
+    /// model grows past its first size (names, entries, hash slots).
+    @Test func manyLongNamesMatchLibfdt() throws {
+        var node = Node("n")
+        for index in 0..<300 {
+            node.properties.append(Property("a-rather-long-property-name-\(index)", .u32(UInt32(index))))
+            node.properties.append(Property("name-\(index)", .empty))
+        }
+        let tree = DeviceTree(root: Node("", properties: [Property("name-7", .empty)], children: [node]))
+        #expect(try Self.firstDifference(DTBWriter.write(tree), LibfdtSharing.write(tree)) == nil)
+        #expect(try DTBWriter.size(of: tree) == DTBWriter.write(tree).count)
+    }
+
     /// The empty name (which the writer refuses, but `size(of:)` takes) is
     /// the tail of every stored name: libfdt finds it at the newest one's
     /// NUL, and stores it only in an empty block.
