@@ -7,8 +7,10 @@ import CLibFDT
 /// nodes in this mode, so the writer checks every node against
 /// `TreeRules` as it emits it and refuses anything dtc would reject,
 /// keeping nothing it emitted. The same tree always gives the same bytes:
-/// calls happen in model order into a zeroed buffer. Property names are
-/// shared as libfdt shares them, by `StringsBlock` (see there why).
+/// calls happen in model order, and `fdt_create_with_flags` zeroes the
+/// whole buffer first (libfdt leaves padding after names and values
+/// unwritten). Property names are shared as libfdt shares them, by
+/// `StringsBlock` (see there why).
 public enum DTBWriter {
     /// Deepest nesting accepted below the root (the reader uses the same).
     public static let maxDepth = 256
@@ -16,10 +18,11 @@ public enum DTBWriter {
     /// The blob for `tree`.
     public static func write(_ tree: DeviceTree) throws(DTBWriteError) -> [UInt8] {
         try TreeRules.checkRoot(tree)
-        var capacity = upperBoundSize(of: tree)
+        let bound = Sizes(of: tree, names: UnsharedNames())
+        var capacity = bound.total
         while true {
             guard capacity <= Int(Int32.max) else { throw .tooLarge(bytes: capacity) }
-            if let blob = try emit(tree, capacity: capacity) { return blob }
+            if let blob = try emit(tree, capacity: capacity, properties: bound.properties) { return blob }
             // The bound is never too small for libfdt 1.6.1; doubling is only a safety net.
             capacity *= 2
         }
@@ -29,79 +32,91 @@ public enum DTBWriter {
     /// libxl's libfdt calls give it), without writing it: the domain
     /// builder places modules after a DTB of this size.
     public static func size(of tree: DeviceTree) -> Int {
-        Sizes(of: tree, sharingNames: true).total
-    }
-
-    /// The room libfdt needs while it writes `tree` storing a name per
-    /// property (the shared block made afterwards is never larger).
-    static func upperBoundSize(of tree: DeviceTree) -> Int {
-        Sizes(of: tree, sharingNames: false).total
+        Sizes(of: tree, names: TreeNames()).total
     }
 
     /// A blob's size, block by block, walking the tree in `write`'s order
-    /// (pre-order, children in order: name sharing depends on it).
-    private struct Sizes {
-        /// The header (40 bytes, padded to 48) and the reservation map.
-        private let head: Int
+    /// (pre-order, children in order: name sharing depends on it), with
+    /// the strings block `Names` makes: libfdt's shared one (`TreeNames`),
+    /// or a name per property (`UnsharedNames`), the room libfdt needs
+    /// while the writer has it store them so (the shared block made
+    /// afterwards is never larger).
+    private struct Sizes<Names: NameCount & ~Copyable>: ~Copyable {
+        /// The header (40 bytes, padded to 48), the reservation map, the
+        /// structure block and the strings block.
+        private(set) var total = 0
+        /// Properties in the tree.
+        private(set) var properties = 0
         private var structure = 4  // FDT_END
-        private var names = 0
-        private var shared: StringsBlock?
+        private var names: Names
 
-        var total: Int { head + structure + (shared?.size ?? names) }
-
-        init(of tree: DeviceTree, sharingNames: Bool) {
-            head = 48 + 16 * (tree.reservations.count + 1)
-            shared = sharingNames ? StringsBlock() : nil
-            var stack = [tree.root]
-            while let node = stack.popLast() {
-                add(node)
-                stack.append(contentsOf: node.children.reversed())
-            }
+        init(of tree: DeviceTree, names: consuming Names) {
+            self.names = names
+            withUnsafePointer(to: tree.root) { add($0) }
+            total = 48 + 16 * (tree.reservations.count + 1) + structure + self.names.size
         }
 
-        /// A node without its children. Properties are read by index:
-        /// iterating copies each one.
-        private mutating func add(_ node: Node) {
-            structure += 4 + align4(node.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
-            for index in node.properties.indices {
-                let name = node.properties[index].name
-                structure += 12 + align4(node.properties[index].value.bytes.count)
-                if shared == nil { names += name.utf8.count + 1 } else { shared?.add(name) }
+        /// A node and its subtree. Nodes and properties are read in place,
+        /// through pointers into their arrays: a copy of a `Node`, to pass
+        /// it or to keep it on a stack, costs a retain and a release of
+        /// each of its four fields.
+        private mutating func add(_ node: UnsafePointer<Node>) {
+            structure += 4 + align4(node.pointee.name.utf8.count + 1) + 4  // BEGIN_NODE + name, END_NODE
+            node.pointee.properties.withUnsafeBufferPointer { properties in
+                self.properties += properties.count
+                for index in properties.indices {
+                    structure += 12 + align4(properties[index].value.bytes.count)
+                    names.count(properties[index].name)
+                }
+            }
+            node.pointee.children.withUnsafeBufferPointer { children in
+                guard let first = children.baseAddress else { return }
+                for index in children.indices { add(first + index) }
             }
         }
     }
 
     private static func align4(_ size: Int) -> Int { (size + 3) & ~3 }
 
-    /// One build attempt; nil when the buffer was too small.
-    private static func emit(_ tree: DeviceTree, capacity: Int) throws(DTBWriteError) -> [UInt8]? {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
-        defer { buffer.deallocate() }
-        buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        let fdt = buffer.baseAddress!  // capacity > 0: the bound includes the header
-        var emitter = Emitter(fdt: fdt)
-        do throws(EmitFailure) {
-            let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
-            try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
-            for entry in tree.reservations {
-                try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
-            }
-            try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
-            try emitter.node(tree.root, depth: 0)
-            try emitter.finishRules()
-            try emitter.call("fdt_finish") { fdt_finish(fdt) }
-        } catch {
-            switch error {
-            case .outOfSpace: return nil
-            case .failed(let failure): throw failure
+    /// One build attempt, written straight into the blob's array; nil
+    /// when `capacity` was too small.
+    private static func emit(_ tree: DeviceTree, capacity: Int, properties: Int) throws(DTBWriteError) -> [UInt8]? {
+        var failure: EmitFailure?
+        let blob = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            guard let fdt = buffer.baseAddress else { return failure = .outOfSpace }
+            do throws(EmitFailure) {
+                try emit(tree, into: UnsafeMutableRawPointer(fdt), capacity: capacity, properties: properties)
+                count = Int(grantdt_fdt_totalsize(fdt))
+            } catch {
+                failure = error
             }
         }
+        switch failure {
+        case nil: return blob
+        case .outOfSpace?: return nil
+        case .failed(let failure)?: throw failure
+        }
+    }
+
+    /// The libfdt calls for `tree` into the `capacity` bytes at `fdt`, then
+    /// the shared names.
+    private static func emit(
+        _ tree: DeviceTree, into fdt: UnsafeMutableRawPointer, capacity: Int, properties: Int
+    ) throws(EmitFailure) {
+        var emitter = Emitter(fdt: fdt, properties: properties)
+        let unshared = UInt32(FDT_CREATE_FLAG_NO_NAME_DEDUP)
+        try emitter.call("fdt_create_with_flags") { fdt_create_with_flags(fdt, Int32(capacity), unshared) }
+        for entry in tree.reservations {
+            try emitter.call("fdt_add_reservemap_entry") { fdt_add_reservemap_entry(fdt, entry.address, entry.size) }
+        }
+        try emitter.call("fdt_finish_reservemap") { fdt_finish_reservemap(fdt) }
+        try withUnsafePointer(to: tree.root) { root throws(EmitFailure) in try emitter.node(root, depth: 0) }
+        try emitter.finishRules(tree)
+        try emitter.call("fdt_finish") { fdt_finish(fdt) }
         emitter.shareNames()
         if tree.bootCPUID != 0 {
             fdt_set_boot_cpuid_phys(fdt, tree.bootCPUID)
         }
-        let size = Int(grantdt_fdt_totalsize(fdt))
-        return Array(UnsafeRawBufferPointer(rebasing: buffer[..<size]))
     }
 
     private enum EmitFailure: Error {
@@ -109,12 +124,13 @@ public enum DTBWriter {
         case failed(DTBWriteError)
     }
 
-    private struct Emitter {
+    private struct Emitter: ~Copyable {
         let fdt: UnsafeMutableRawPointer
         /// The tree rules' walk, node by node as the tree is emitted.
-        private var rules = TreeRules.Walk()
-        /// The block libfdt would have built sharing names.
-        private var strings = StringsBlock()
+        private var rules: TreeRules.Walk
+        /// The property names, in the block libfdt would have built
+        /// sharing them.
+        private var strings = TreeNames()
         /// Each property's tag, from the structure block's start, and where
         /// its name is in `strings`.
         private var names: [(tag: UInt32, offset: Int32)] = []
@@ -122,7 +138,12 @@ public enum DTBWriter {
         /// `fdt_property` copies from it even for length 0.
         private static let emptyValue: [UInt8] = [0]
 
-        init(fdt: UnsafeMutableRawPointer) { self.fdt = fdt }
+        /// An emitter for a tree of `properties` properties into `fdt`.
+        init(fdt: UnsafeMutableRawPointer, properties: Int) {
+            self.fdt = fdt
+            rules = TreeRules.Walk(properties: properties)
+            names.reserveCapacity(properties)
+        }
 
         func call(_ name: String, _ body: () -> Int32) throws(EmitFailure) {
             let result = body()
@@ -134,50 +155,55 @@ public enum DTBWriter {
         }
 
         /// Checks `node` against the tree rules and emits it, property by
-        /// property, then its children. A name met before in the tree was
-        /// checked then: `StringsBlock` says which names are new.
+        /// property, then its children.
         ///
-        /// Names go through `withCString`: passing a String as `const char *`
-        /// copies it into a new array on every call. Properties and
-        /// children are read by index: iterating copies every one.
-        mutating func node(_ node: Node, depth: Int) throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.enter(node, depth: depth) }
-            try call("fdt_begin_node") { node.name.withCString { fdt_begin_node(fdt, $0) } }
-            let repeatedProperty = TreeRules.firstRepeat(node.properties, \.name)
+        /// Nodes are passed as pointers into their parent's children: a
+        /// `Node` argument is a copy, a retain and a release of each of its
+        /// four fields. Names go through `withCString`: passing a String as
+        /// `const char *` copies it into a new array on every call.
+        mutating func node(_ node: UnsafePointer<Node>, depth: Int) throws(EmitFailure) {
+            try Self.checked { () throws(DTBWriteError) in try rules.enter(labels: node.pointee.labels, depth: depth) }
+            try call("fdt_begin_node") { node.pointee.name.withCString { fdt_begin_node(fdt, $0) } }
             var hasPhandle = false
-            for index in node.properties.indices {
-                let name = node.properties[index].name
-                let value = node.properties[index].value.bytes
-                let (offset, isFirst) = strings.add(name)
-                try checked { () throws(DTBWriteError) in
-                    try TreeRules.checkProperty(
-                        node.properties[index], at: index, repeated: repeatedProperty, nameChecked: !isFirst, path: rules.path)
-                }
-                hasPhandle = hasPhandle || TreeRules.namesPhandle(name)
-                names.append((grantdt_fdt_size_dt_struct(fdt), offset))
-                try call("fdt_property") {
-                    (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
-                        name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
+            try node.pointee.properties.withUnsafeBufferPointer { properties throws(EmitFailure) in
+                guard let first = properties.baseAddress else { return }
+                for property in first..<(first + properties.count) {
+                    let lookup = strings.lookup(property.pointee.name)
+                    try Self.checked { () throws(DTBWriteError) in
+                        hasPhandle = try rules.checkProperty(property, lookup) || hasPhandle
+                    }
+                    names.append((grantdt_fdt_size_dt_struct(fdt), lookup.offset))
+                    try call("fdt_property") {
+                        let value = property.pointee.value.bytes
+                        return (value.isEmpty ? Self.emptyValue : value).withUnsafeBytes { raw in
+                            property.pointee.name.withCString { fdt_property(fdt, $0, raw.baseAddress, Int32(value.count)) }
+                        }
                     }
                 }
             }
-            rules.notePhandle(of: node, hasOne: hasPhandle)
-            let repeatedChild = TreeRules.firstRepeat(node.children, \.name)
-            for index in node.children.indices {
-                try checked { () throws(DTBWriteError) in try rules.enterChild(of: node, at: index, repeated: repeatedChild) }
-                try self.node(node.children[index], depth: depth + 1)
-                rules.leaveChild()
+            if hasPhandle { rules.notePhandle(node.pointee.phandle) }
+            let children = node.pointee.children
+            let repeatedChild = TreeRules.firstRepeat(children, \.name)
+            try children.withUnsafeBufferPointer { children throws(EmitFailure) in
+                guard let first = children.baseAddress else { return }
+                for index in children.indices {
+                    try Self.checked { () throws(DTBWriteError) in
+                        try rules.enterChild(named: children[index].name, isRepeat: index == repeatedChild)
+                    }
+                    try self.node(first + index, depth: depth + 1)
+                    rules.leaveChild()
+                }
             }
             try call("fdt_end_node") { fdt_end_node(fdt) }
         }
 
         /// The rules over the whole tree, once every node is emitted.
-        func finishRules() throws(EmitFailure) {
-            try checked { () throws(DTBWriteError) in try rules.finish() }
+        func finishRules(_ tree: DeviceTree) throws(EmitFailure) {
+            try Self.checked { () throws(DTBWriteError) in try rules.finish(tree) }
         }
 
         /// Runs a rule check, a broken rule failing the write.
-        private func checked(_ check: () throws(DTBWriteError) -> Void) throws(EmitFailure) {
+        private static func checked(_ check: () throws(DTBWriteError) -> Void) throws(EmitFailure) {
             do throws(DTBWriteError) { try check() } catch { throw .failed(error) }
         }
 
@@ -188,13 +214,31 @@ public enum DTBWriter {
             let structure = fdt + Int(grantdt_fdt_off_dt_struct(fdt))
             let nameField = 8  // struct fdt_property: tag, len, nameoff (all big-endian 32-bit)
             for (tag, offset) in names {
-                let nameOffset = UInt32(bitPattern: Int32(strings.size) + offset)
+                let nameOffset = UInt32(bitPattern: Int32(strings.block.size) + offset)
                 structure.storeBytes(of: nameOffset.bigEndian, toByteOffset: Int(tag) + nameField, as: UInt32.self)
             }
             let block = grantdt_fdt_off_dt_strings(fdt)
-            strings.write(to: fdt + Int(block))
-            fdt_set_size_dt_strings(fdt, UInt32(strings.size))
-            fdt_set_totalsize(fdt, block + UInt32(strings.size))
+            strings.block.write(to: fdt + Int(block))
+            fdt_set_size_dt_strings(fdt, UInt32(strings.block.size))
+            fdt_set_totalsize(fdt, block + UInt32(strings.block.size))
         }
     }
+}
+
+/// How a size walk counts the strings block: name by name, then its size.
+private protocol NameCount: ~Copyable {
+    mutating func count(_ name: String)
+    var size: Int { get }
+}
+
+/// A copy of every name, as libfdt stores them when not sharing.
+private struct UnsharedNames: NameCount {
+    private(set) var size = 0
+
+    mutating func count(_ name: String) { size += name.utf8.count + 1 }
+}
+
+extension TreeNames: NameCount {
+    mutating func count(_ name: String) { _ = lookup(name) }
+    var size: Int { block.size }
 }

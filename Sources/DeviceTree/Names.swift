@@ -5,23 +5,21 @@
 public enum Names {
     /// Why a name is not acceptable, in words; nil when it is.
     public static func nodeNameProblem(_ name: String) -> String? {
-        let bytes = name.utf8
-        guard let first = bytes.first else { return "a node name is empty" }
-        if let bad = firstRefused(name, by: isNodeChar) {
+        let scan = scanned(name, allowing: isNodeChar)
+        guard let first = scan.first else { return "a node name is empty" }
+        if let bad = scan.refused {
             return "node name '\(printable(name))' contains \(describe(bad)), not allowed in node names"
         }
-        var ats = 0
-        for byte in bytes where byte == UInt8(ascii: "@") { ats += 1 }
-        if ats > 1 { return "node name '\(name)' has more than one '@'" }
+        if scan.ats > 1 { return "node name '\(name)' has more than one '@'" }
         if first == UInt8(ascii: "@") { return "node name '\(name)' has a unit address but no name before '@'" }
         return nil
     }
 
     /// Why a property name is not acceptable, in words; nil when it is.
     public static func propertyNameProblem(_ name: String) -> String? {
-        let bytes = name.utf8
-        guard !bytes.isEmpty else { return "a property name is empty" }
-        if let bad = firstRefused(name, by: isPropertyChar) {
+        let scan = scanned(name, allowing: isPropertyChar)
+        guard scan.first != nil else { return "a property name is empty" }
+        if let bad = scan.refused {
             return "property name '\(printable(name))' contains \(describe(bad)), not allowed in property names"
         }
         return nil
@@ -36,14 +34,31 @@ public enum Names {
         return valid ? nil : "label '\(printable(label))' must match [A-Za-z_][A-Za-z0-9_]*"
     }
 
-    /// The first byte of `name` that `allowed` refuses, read straight from
-    /// the string's storage (iterating `utf8` costs several times more).
-    private static func firstRefused(_ name: String, by allowed: (UInt8) -> Bool) -> UInt8? {
-        let utf8 = name.utf8
-        switch utf8.withContiguousStorageIfAvailable({ bytes in bytes.first { !allowed($0) } }) {
-        case .some(let found): return found
-        case .none: return utf8.first { !allowed($0) }
+    /// What the name rules need of a name, from one pass over its bytes.
+    private struct Scan {
+        var first: UInt8?
+        /// The first byte the rule refuses.
+        var refused: UInt8?
+        var ats = 0
+    }
+
+    /// `name`'s bytes read once, straight from the string's storage
+    /// (iterating `utf8`, or one pass per question, costs several times
+    /// more; the names of a guest tree are checked once each).
+    @inline(__always)
+    private static func scanned(_ name: String, allowing allowed: (UInt8) -> Bool) -> Scan {
+        func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Scan {
+            var scan = Scan(first: bytes.first)
+            for byte in bytes {
+                if byte == UInt8(ascii: "@") { scan.ats += 1 }
+                if !allowed(byte) {
+                    scan.refused = byte
+                    break
+                }
+            }
+            return scan
         }
+        return name.utf8.withContiguousStorageIfAvailable(scan) ?? Array(name.utf8).withUnsafeBufferPointer(scan)
     }
 
     static func isNodeChar(_ byte: UInt8) -> Bool {

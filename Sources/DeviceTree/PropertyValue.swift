@@ -23,6 +23,10 @@ public struct PropertyValue: Sendable {
     /// has hundreds of properties, and an array per value was a tenth of
     /// the allocations of a compile.
     private(set) var layout: Layout
+    /// Whether `layout` may fail to cover `bytes`: a caller's shape, or a
+    /// string with a NUL inside. The typed constructors build the others
+    /// to cover their bytes, and the writer checks only these.
+    private(set) var needsShapeCheck: Bool
 
     /// How a DTS writes the value, or nil when unknown (read from a DTB).
     public var shape: [Segment]? {
@@ -37,12 +41,15 @@ public struct PropertyValue: Sendable {
     /// A value of raw bytes with an optional shape. The shape must cover
     /// `bytes` exactly; `DTBWriter` checks it and refuses a mismatch.
     public init(bytes: [UInt8], shape: [Segment]? = nil) {
-        self.init(bytes: bytes, layout: shape.map(Layout.segments) ?? .unknown)
+        self.init(bytes: bytes, layout: shape.map(Layout.segments) ?? .unknown, needsShapeCheck: shape != nil)
     }
 
-    init(bytes: [UInt8], layout: Layout) {
+    /// A value whose layout the caller built to cover `bytes`, unless it
+    /// says otherwise.
+    init(bytes: [UInt8], layout: Layout, needsShapeCheck: Bool = false) {
         self.bytes = bytes
         self.layout = layout
+        self.needsShapeCheck = needsShapeCheck
     }
 
     /// `shape`'s storage.
@@ -61,7 +68,7 @@ public struct PropertyValue: Sendable {
 
 extension PropertyValue {
     /// An empty property (`dma-coherent;`).
-    public static var empty: PropertyValue { PropertyValue(bytes: [], shape: []) }
+    public static var empty: PropertyValue { PropertyValue(bytes: [], layout: .segments([])) }
 
     /// One 32-bit cell.
     public static func u32(_ value: UInt32) -> PropertyValue {
@@ -113,7 +120,7 @@ extension PropertyValue {
             return PropertyValue(bytes: bytes, layout: leadingReference[values.count - 1])
         default:
             let phandles = values.indices.filter { values[$0].isReference }
-            return PropertyValue(bytes: bytes, shape: [.cells(count: values.count, phandles: phandles)])
+            return PropertyValue(bytes: bytes, layout: .segments([.cells(count: values.count, phandles: phandles)]))
         }
     }
 
@@ -179,7 +186,8 @@ extension PropertyValue {
     /// A string list: each string NUL-terminated, concatenated.
     public static func strings(_ values: [String]) -> PropertyValue { encoded(values) }
 
-    /// `values` NUL-terminated and concatenated, in one allocation.
+    /// `values` NUL-terminated and concatenated, in one allocation. A value
+    /// with a NUL inside does not fit its shape: the writer will say so.
     private static func encoded<Values: Collection<String>>(_ values: Values) -> PropertyValue {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(values.reduce(0) { $0 + $1.utf8.count + 1 })
@@ -187,12 +195,13 @@ extension PropertyValue {
             bytes.append(contentsOf: value.utf8)
             bytes.append(0)
         }
-        return PropertyValue(bytes: bytes, layout: .strings(count: values.count))
+        let nuls = bytes.withUnsafeBufferPointer { bytes in bytes.reduce(0) { $1 == 0 ? $0 + 1 : $0 } }
+        return PropertyValue(bytes: bytes, layout: .strings(count: values.count), needsShapeCheck: nuls != values.count)
     }
 
     /// Raw bytes, written `[..]` in DTS.
     public static func bytes(_ values: [UInt8]) -> PropertyValue {
-        PropertyValue(bytes: values, shape: [.bytes(count: values.count)])
+        PropertyValue(bytes: values, layout: .segments([.bytes(count: values.count)]))
     }
 
     /// Concatenation, as `a, b` in DTS (`reg = <..>, <..>`).
@@ -204,6 +213,7 @@ extension PropertyValue {
 
     public static func += (lhs: inout PropertyValue, rhs: PropertyValue) {
         lhs.bytes += rhs.bytes
+        lhs.needsShapeCheck = lhs.needsShapeCheck || rhs.needsShapeCheck
         switch (lhs.layout, rhs.layout) {
         case (.cellGroups(let size, let left), .cellGroups(let other, let right)) where size == other:
             lhs.layout = .cellGroups(size: size, count: left + right)
@@ -212,6 +222,7 @@ extension PropertyValue {
                 lhs.layout = .segments(left + right)
             } else {
                 lhs.layout = .unknown
+                lhs.needsShapeCheck = false
             }
         }
     }

@@ -17,87 +17,143 @@ import Glibc
 ///   `"linux,phandle"` when that was added later).
 ///
 /// A guest looks up about 70 names, 20 of them distinct: names seen
-/// before are found by hash; only a new one is compared with the tails
-/// of the stored names.
-struct StringsBlock {
+/// before are found by hash; a new one is compared only with the stored
+/// names, and the names looked up, that end with the same byte (chained
+/// by their last byte), not with all of them.
+///
+/// One block serves one walk of a tree, and its tables live in plain
+/// buffers it frees (`PlainBuffer`): it cannot be copied, and arrays'
+/// copy-on-write checks on every change were a third of its cost.
+struct StringsBlock: ~Copyable {
     /// Bytes in the block, NULs included.
     private(set) var size = 0
     /// The stored names, oldest first, each followed by its NUL.
-    private var bytes: [UInt8] = []
-    /// Where each stored name begins in `bytes`, oldest first.
-    private var starts: [Int] = []
+    private var bytes = PlainBuffer<UInt8>(capacity: 512)
+    /// The stored names, oldest first.
+    private var stored = PlainBuffer<Stored>(capacity: 32)
     /// Every name looked up so far, with where libfdt finds it now.
-    private var entries: [Entry] = []
+    private var entries = PlainBuffer<Entry>(capacity: 32)
     /// Indices into `entries` by hash (open addressing, -1 free, at most
     /// half full).
-    private var slots = [Int32](repeating: -1, count: 64)
+    private var slots = PlainBuffer<Int32>(repeating: -1, count: 64)
+    /// The newest stored name (first `buckets`) and the newest entry (the
+    /// rest) whose last byte falls in each bucket, -1 for none: the heads
+    /// of the chains.
+    private var newest = PlainBuffer<Int32>(repeating: -1, count: 2 * buckets)
+    /// The entry of the empty name, when looked up: the tail of every
+    /// stored name, so it chains under no last byte.
+    private var emptyEntry: Int32 = -1
 
-    /// A name looked up: its hash, its bytes (inside `bytes`) and its
-    /// offset back from the block's end, as libfdt counts while writing.
-    private struct Entry {
-        let hash: UInt64
-        let range: Range<Int>
-        var offset: Int32
+    /// Last bytes fall into this many chains (ASCII letters each get one).
+    private static let buckets = 32
+
+    /// A stored name: `bytes[start..<end]`, its NUL at `end`.
+    private struct Stored {
+        let start: Int
+        let end: Int
+        /// The stored name before it in its last byte's chain, or -1.
+        let previous: Int32
     }
 
-    /// Room for a guest's names without growing.
-    init() {
-        bytes.reserveCapacity(512)
-        starts.reserveCapacity(32)
-        entries.reserveCapacity(32)
+    /// A name looked up: its hash, its bytes (`count` of them from
+    /// `start` in `bytes`), its offset back from the block's end, as libfdt
+    /// counts while writing, and the entry before it in its last byte's
+    /// chain (or -1).
+    private struct Entry {
+        let hash: UInt64
+        let start: Int
+        let count: Int
+        var offset: Int32
+        let previous: Int32
+    }
+
+    init() {}
+
+    deinit {
+        bytes.free()
+        stored.free()
+        entries.free()
+        slots.free()
+        newest.free()
+    }
+
+    /// What a lookup found.
+    struct Lookup {
+        /// Where libfdt finds the name now, back from the block's end
+        /// (negative), as it counts while writing.
+        let offset: Int32
+        /// The name's number: distinct names are numbered from 0 in the
+        /// order of their first lookup.
+        let id: Int
+        /// Whether this is the name's first lookup.
+        let isFirst: Bool
     }
 
     /// Looks `name` up as `fdt_property` does, storing it when no stored
-    /// name ends with it: its offset back from the block's end (negative),
-    /// and whether this is the name's first lookup.
+    /// name ends with it.
     @discardableResult
-    mutating func add(_ name: String) -> (offset: Int32, isFirst: Bool) {
-        var name = name
-        return name.withUTF8 { add(utf8: $0) }
+    mutating func add(_ name: String) -> Lookup {
+        if let found = name.utf8.withContiguousStorageIfAvailable({ add(utf8: $0) }) { return found }
+        return Array(name.utf8).withUnsafeBufferPointer { add(utf8: $0) }
     }
+
+    /// Where libfdt finds the name numbered `id` now (as `Lookup.offset`).
+    func offset(ofName id: Int) -> Int32 { entries[id].offset }
 
     /// The finished block, newest name first, as `fdt_finish` leaves it.
     func write(to block: UnsafeMutableRawPointer) {
-        var end = bytes.count
         var at = 0
-        for start in starts.reversed() {
-            bytes[start..<end].withUnsafeBytes { name in
-                UnsafeMutableRawBufferPointer(start: block + at, count: name.count).copyMemory(from: name)
-            }
-            at += end - start
-            end = start
+        for index in (0..<stored.count).reversed() {
+            let count = stored[index].end + 1 - stored[index].start
+            (block + at).copyMemory(from: bytes.base + stored[index].start, byteCount: count)
+            at += count
         }
     }
 
-    /// `add`'s work, outside the `withUTF8` closure: inside it, every
-    /// access to the arrays retained their buffers.
-    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> (offset: Int32, isFirst: Bool) {
+    private mutating func add(utf8 name: UnsafeBufferPointer<UInt8>) -> Lookup {
         let hash = Self.hash(name)
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] >= 0 {
             let entry = entries[Int(slots[slot])]
-            if entry.hash == hash, entry.range.count == name.count, equal(entry.range, name) { return (entry.offset, false) }
+            if entry.hash == hash, entry.count == name.count, equal(entry.start, name) {
+                return Lookup(offset: entry.offset, id: Int(slots[slot]), isFirst: false)
+            }
             slot = (slot + 1) & mask
         }
         let entry = newestTail(equalTo: name, hash: hash) ?? store(name, hash: hash)
         slots[slot] = Int32(entries.count)
+        if let last = name.last {
+            newest[Self.buckets + Self.bucket(last)] = Int32(entries.count)
+        } else {
+            emptyEntry = Int32(entries.count)
+        }
         entries.append(entry)
         if 2 * entries.count > slots.count { grow() }
-        return (entry.offset, true)
+        return Lookup(offset: entry.offset, id: entries.count - 1, isFirst: true)
     }
+
+    private static func bucket(_ last: UInt8) -> Int { Int(last) & (buckets - 1) }
 
     /// The newest stored name ending with `name`, as an entry for `name`.
     private func newestTail(equalTo name: UnsafeBufferPointer<UInt8>, hash: UInt64) -> Entry? {
-        var end = bytes.count - 1  // the newest name's NUL
-        let last = name.last
-        for start in starts.reversed() {
-            let tail = (end - name.count)..<end
-            // The last bytes first: most stored names differ there.
-            if end - start >= name.count, last == nil || bytes[end - 1] == last, equal(tail, name) {
-                return Entry(hash: hash, range: tail, offset: Self.offset(ofTail: name.count, nameAt: start))
+        guard let last = name.last else {
+            // The empty name ends every name: libfdt finds the newest one's NUL.
+            return stored.last.map { youngest in
+                Entry(hash: hash, start: youngest.end, count: 0, offset: Self.offset(ofTail: 0, nameAt: youngest.start), previous: -1)
             }
-            end = start - 1
+        }
+        let previous = newest[Self.buckets + Self.bucket(last)]
+        var index = newest[Self.bucket(last)]
+        while index >= 0 {
+            let candidate = stored[Int(index)]
+            let start = candidate.end - name.count
+            if start >= candidate.start, bytes[candidate.end - 1] == last, equal(start, name) {
+                return Entry(
+                    hash: hash, start: start, count: name.count,
+                    offset: Self.offset(ofTail: name.count, nameAt: candidate.start), previous: previous)
+            }
+            index = candidate.previous
         }
         return nil
     }
@@ -108,17 +164,28 @@ struct StringsBlock {
         let start = bytes.count
         bytes.append(contentsOf: name)
         bytes.append(0)
-        starts.append(start)
         size += name.count + 1
         let end = bytes.count - 1
-        for index in entries.indices where entries[index].range.count < name.count {
-            let range = entries[index].range
-            let sameLast = range.isEmpty || bytes[range.upperBound - 1] == bytes[end - 1]
-            if sameLast, equal((end - range.count)..<end, range) {
-                entries[index].offset = Self.offset(ofTail: range.count, nameAt: start)
-            }
+        if emptyEntry >= 0 { entries[Int(emptyEntry)].offset = Self.offset(ofTail: 0, nameAt: start) }
+        guard let last = name.last else {
+            stored.append(Stored(start: start, end: end, previous: -1))
+            return Entry(hash: hash, start: start, count: 0, offset: Self.offset(ofTail: 0, nameAt: start), previous: -1)
         }
-        return Entry(hash: hash, range: start..<end, offset: Self.offset(ofTail: name.count, nameAt: start))
+        let bucket = Self.bucket(last)
+        stored.append(Stored(start: start, end: end, previous: newest[bucket]))
+        newest[bucket] = Int32(stored.count - 1)
+        var index = newest[Self.buckets + bucket]
+        while index >= 0 {
+            let entry = entries[Int(index)]
+            if entry.count < name.count, bytes[entry.start + entry.count - 1] == last,
+               equal(end - entry.count, UnsafeBufferPointer(start: bytes.base + entry.start, count: entry.count)) {
+                entries[Int(index)].offset = Self.offset(ofTail: entry.count, nameAt: start)
+            }
+            index = entry.previous
+        }
+        return Entry(
+            hash: hash, start: start, count: name.count, offset: Self.offset(ofTail: name.count, nameAt: start),
+            previous: newest[Self.buckets + bucket])
     }
 
     /// libfdt's offset of the last `count` bytes of the name stored at
@@ -130,27 +197,26 @@ struct StringsBlock {
 
     /// Doubles `slots`, placing every entry anew.
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
-        let mask = slots.count - 1
-        for (index, entry) in entries.enumerated() {
-            var slot = Int(truncatingIfNeeded: entry.hash) & mask
+        let count = 2 * slots.count
+        slots.free()
+        slots = PlainBuffer(repeating: -1, count: count)
+        let mask = count - 1
+        for index in 0..<entries.count {
+            var slot = Int(truncatingIfNeeded: entries[index].hash) & mask
             while slots[slot] >= 0 { slot = (slot + 1) & mask }
             slots[slot] = Int32(index)
         }
     }
 
-    /// Whether the stored bytes in `range` are `name`'s (of the same count).
-    private func equal(_ range: Range<Int>, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard !range.isEmpty else { return true }
-        return bytes.withUnsafeBufferPointer { bytes in
-            guard let base = bytes.baseAddress, let name = name.baseAddress else { return false }
-            return memcmp(base + range.lowerBound, name, range.count) == 0
-        }
+    /// Whether the stored bytes from `start` are `name`'s.
+    private func equal(_ start: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = name.baseAddress, !name.isEmpty else { return true }
+        return memcmp(bytes.base + start, first, name.count) == 0
     }
 
-    /// Whether two stretches of the stored bytes (of the same count) are equal.
-    private func equal(_ range: Range<Int>, _ other: Range<Int>) -> Bool {
-        bytes.withUnsafeBufferPointer { bytes in equal(range, UnsafeBufferPointer(rebasing: bytes[other])) }
+    /// `hash` of a string's UTF-8 bytes.
+    static func hash(of name: String) -> UInt64 {
+        name.utf8.withContiguousStorageIfAvailable(hash) ?? Array(name.utf8).withUnsafeBufferPointer(hash)
     }
 
     /// The length and the first and last eight bytes, mixed: a hit is

@@ -20,6 +20,19 @@ import Testing
         #expect(failure(root([Node("a"), Node("a")])) == .duplicateNode(path: "/a"))
     }
 
+    /// Long sibling lists are checked by hashing: the first repeat is
+    /// found wherever it is, and names that differ only in the middle
+    /// (as unit addresses do) are told apart.
+    @Test func duplicateAmongManySiblings() {
+        let names = (0..<40).map { "device@\(String(0x1000_0000 + 0x200 * $0, radix: 16))" }
+        #expect(failure(root(names.map { Node($0) })) == nil)
+        for (repeated, at) in [(0, 40), (39, 40), (17, 23)] {
+            var children = names.map { Node($0) }
+            children.insert(Node(names[repeated]), at: at)
+            #expect(failure(root(children)) == .duplicateNode(path: "/" + names[repeated]))
+        }
+    }
+
     @Test func duplicatePropertyNames() {
         let tree = root([Node("a", properties: [Property("x", .empty), Property("x", .u32(1))])])
         #expect(failure(tree) == .duplicateProperty(path: "/a", name: "x"))
