@@ -33,29 +33,44 @@ public enum FileSystem {
         guard Int(info.st_size) <= limit else {
             throw IOError(path: path, operation: "read", reason: "file is larger than \(limit) bytes")
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(info.st_size))
-        // A chunk one byte larger than the file (4 KiB at least, 64 KiB at
-        // most) reads it whole, and the next read finds its end; zeroing
-        // 64 KiB for a 1 KiB config cost more than parsing it.
-        var chunk = [UInt8](repeating: 0, count: min(max(Int(info.st_size) + 1, 1 << 12), 1 << 16))
+        // A regular file is read in one call into an array one byte larger
+        // than its size: a short read at its size is its end (saves a read
+        // per config when compiling thousands). Anything else, or a file
+        // that grew, continues in chunks until read finds the end.
         let isRegular = (info.st_mode & S_IFMT) == S_IFREG
+        let size = Int(info.st_size)
+        var bytes = try readOnce(fd, count: isRegular ? size + 1 : 1 << 16, path: path)
+        if isRegular, bytes.count == size { return bytes }
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw IOError(path: path, operation: "read", errno: errno)
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[..<count])
             guard bytes.count <= limit else {
                 throw IOError(path: path, operation: "read", reason: "file is larger than \(limit) bytes")
             }
-            // A regular file returns fewer bytes than asked only at its
-            // end: the size fstat gave, read in one short read, is all of
-            // it (saves a read per config when compiling thousands).
-            if isRegular, count < chunk.count, bytes.count == Int(info.st_size) { return bytes }
+            let more = try readOnce(fd, count: 1 << 16, path: path)
+            if more.isEmpty { return bytes }
+            bytes += more
         }
+    }
+
+    /// What one `read` of up to `count` bytes returns (empty at the end),
+    /// into an array not zero-filled first: filling it cost more than
+    /// parsing a small config.
+    private static func readOnce(_ fd: Int32, count: Int, path: String) throws(IOError) -> [UInt8] {
+        var failure: Int32?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            while true {
+                let got = read(fd, buffer.baseAddress, count)
+                if got >= 0 {
+                    initialized = got
+                    return
+                }
+                if errno != EINTR {
+                    failure = errno
+                    return
+                }
+            }
+        }
+        if let failure { throw IOError(path: path, operation: "read", errno: failure) }
+        return bytes
     }
 
     /// Writes through a temporary file in the same directory and renames it

@@ -28,4 +28,9 @@ import TestSupport
         #expect(throws: IOError.self) { try FileSystem.readFile(path, limit: 99) }
         #expect(try FileSystem.readFile(path, limit: 100).count == 100)
     }
+
+    /// A device that never ends is read in chunks until the limit stops it.
+    @Test func stopsEndlessDevicesAtTheLimit() {
+        #expect(throws: IOError.self) { try FileSystem.readFile("/dev/zero", limit: 200_000) }
+    }
 }
