@@ -28,43 +28,137 @@ public final class Hypercalls: Sendable {
 
     let hypervisor: Hypervisor
     let me: DomainRecord
+    /// The hypervisor's policy (fixed with its configuration), kept here so
+    /// a check does not copy the configuration.
+    private let policy: GrantPolicy
     public var caller: DomainID { me.id }
 
     init(hypervisor: Hypervisor, me: DomainRecord) {
         self.hypervisor = hypervisor
         self.me = me
+        policy = hypervisor.configuration.policy
     }
 
     // MARK: map_grant_ref
 
+    /// One element of a map hypercall: a ref of the granter and how to map
+    /// it (`struct gnttab_map_grant_ref` without the addresses).
+    public struct MapRequest: Hashable, Sendable {
+        public var ref: GrantRef
+        public var flags: MapFlags
+
+        public init(_ ref: GrantRef, flags: MapFlags) {
+            self.ref = ref
+            self.flags = flags
+        }
+
+        /// A host mapping, read-only or writable: what an Arm backend asks
+        /// for.
+        public init(_ ref: GrantRef, access: Access) {
+            self.init(ref, flags: .host(access))
+        }
+    }
+
     /// Maps `ref` of `granter` into the caller (`GNTTABOP_map_grant_ref`),
     /// with Xen's checks in Xen's order (grant-dma.md §8.1).
     public func mapGrantRef(_ ref: GrantRef, of granter: DomainID, flags: MapFlags) throws(GrantError) -> PageMapping {
-        let access: Access = flags.contains(.readOnly) ? .readOnly : .writable
+        var outcome = SingleMapOutcome()
+        mapGrantRefs(CollectionOfOne(MapRequest(ref, flags: flags)), of: granter, into: &outcome)
+        guard let result = outcome.result else { preconditionFailure("a map of one element reported no outcome") }
+        return try result.get()
+    }
+
+    /// A host mapping, read-only or writable: what an Arm backend asks for.
+    public func mapGrantRef(_ ref: GrantRef, of granter: DomainID, access: Access) throws(GrantError) -> PageMapping {
+        try mapGrantRef(ref, of: granter, flags: .host(access))
+    }
+
+    /// Maps many refs of `granter` in one hypercall, as blkback maps the
+    /// segments of a request: each element is checked on its own, in
+    /// order, and gets its own result; a refused element does not stop the
+    /// ones after it, and the ones before it stay mapped.
+    public func mapGrantRefs(_ requests: [MapRequest], of granter: DomainID) -> [Result<PageMapping, GrantError>] {
+        var outcomes = MapResults()
+        outcomes.results.reserveCapacity(requests.count)
+        mapGrantRefs(requests, of: granter, into: &outcomes)
+        return outcomes.results
+    }
+
+    /// The map core: every element of `requests`, in order, handed to
+    /// `outcomes` as mapped or refused.
+    ///
+    /// Xen runs every check per element (`map_grant_ref` looks the granter
+    /// up, asks XSM, takes a maptrack handle and the granter's grant-table
+    /// lock each time; only the hypercall entry is per call). The checks
+    /// stay per element here too, but what does not change between
+    /// elements is done once: the granter's record is looked up once and
+    /// per element only its liveness is read (a destroyed domain is never
+    /// alive again, and a new domain with the same id is a new record, so
+    /// this answers as a fresh lookup would); the maptrack lock and the
+    /// granter's grant-table lock are held across the whole call, which
+    /// lets no other operation in between — one of the interleavings Xen
+    /// allows. The security policy is asked under these locks, as the
+    /// unmap path already does: a policy decides, it does not call back.
+    func mapGrantRefs<Requests: Collection<MapRequest>, Outcomes: MapOutcomes>(
+        _ requests: Requests, of granter: DomainID, into outcomes: inout Outcomes
+    ) {
+        guard !requests.isEmpty else { return }
+        let granterRecord = hypervisor.record(granter)
+        me.maptrack.withHandles { handles in
+            guard let granterRecord else {
+                // Every element is refused, by check 3 at the latest.
+                for (index, element) in requests.enumerated() {
+                    if let error = refuse(element, of: granter, beforePinning: nil) { outcomes.refused(index, error) }
+                }
+                return
+            }
+            let table = granterRecord.table
+            table.withActive { active in
+                for (index, element) in requests.enumerated() {
+                    if let error = refuse(element, of: granter, beforePinning: granterRecord) {
+                        outcomes.refused(index, error)
+                        continue
+                    }
+                    let readOnly = element.flags.contains(.readOnly)
+                    do throws(GrantError) {
+                        let mapping = try me.maptrack.map(in: &handles, of: table, ref: element.ref, readOnly: readOnly) { () throws(GrantError) in
+                            try table.pin(element.ref, by: caller, readOnly: readOnly, in: &active)
+                        }
+                        outcomes.mapped(index, PageMapping(
+                            kind: .grant(handle: mapping.handle, ref: element.ref), mapper: caller, owner: granter,
+                            access: readOnly ? .readOnly : .writable, frame: mapping.frame, slot: mapping.slot, token: mapping.token))
+                    } catch {
+                        logRefusal(error, of: element, granter: granter)
+                        outcomes.refused(index, error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks 1–4 of an element, in Xen's order: the caller alive, the
+    /// flags, the granter (`granterRecord`, nil when the id names no
+    /// domain), the security policy. Returns and logs the refusal, if any.
+    private func refuse(_ element: MapRequest, of granter: DomainID, beforePinning granterRecord: DomainRecord?) -> GrantError? {
+        let flags = element.flags
         do throws(GrantError) {
             try requireAlive()
             guard !flags.isDisjoint(with: [.hostMap, .deviceMap]) else { throw .noMappingKind(flags) }
             guard flags.isDisjoint(with: [.deviceMap, .applicationMap, .containsPTE]) else {
                 throw .deviceMappingFromTranslatedDomain(flags)
             }
-            guard let granterRecord = hypervisor.record(granter) else { throw .unknownDomain(granter) }
+            guard let granterRecord, granterRecord.isAlive.load(ordering: .acquiring) else { throw .unknownDomain(granter) }
             try permit(.map(mapper: caller, granter: granter))
-            let readOnly = access == .readOnly
-            let mapped = try me.maptrack.map { () throws(GrantError) in
-                (granterRecord.table, ref, readOnly, try granterRecord.table.pin(ref, by: caller, readOnly: readOnly))
-            }
-            return PageMapping(
-                kind: .grant(handle: mapped.handle, ref: ref), mapper: caller, owner: granter, access: access,
-                frame: mapped.frame, slot: mapped.slot, token: mapped.token)
+            return nil
         } catch {
-            hypervisor.events.record(error, .mapGrantRef, caller: caller, target: granter, location: .ref(ref), access: access)
-            throw error
+            logRefusal(error, of: element, granter: granter)
+            return error
         }
     }
 
-    /// A host mapping, read-only or writable: what an Arm backend asks for.
-    public func mapGrantRef(_ ref: GrantRef, of granter: DomainID, access: Access) throws(GrantError) -> PageMapping {
-        try mapGrantRef(ref, of: granter, flags: .host(access))
+    private func logRefusal(_ error: GrantError, of element: MapRequest, granter: DomainID) {
+        let access: Access = element.flags.contains(.readOnly) ? .readOnly : .writable
+        hypervisor.events.record(error, .mapGrantRef, caller: caller, target: granter, location: .ref(element.ref), access: access)
     }
 
     // MARK: unmap_grant_ref
@@ -91,26 +185,63 @@ public final class Hypercalls: Sendable {
     }
 
     /// The unmap core: reports each handle's outcome and returns the number
-    /// of flushes. Each mapping is revoked under its frame's lock before its
-    /// pin drops — the effect of Xen's TLB flush — and flushes are counted
-    /// as Xen performs them, one per batch of up to 32 handles.
+    /// of flushes. As in Xen's `gnttab_unmap_grant_ref`, each batch of up
+    /// to 32 handles is done in three steps: every handle is checked and
+    /// taken out of the maptrack (one acquisition of its lock), then the
+    /// mappings are revoked under their frames' locks — the effect of the
+    /// TLB flush, counted once per batch — and only then do the pins drop
+    /// (one acquisition of a granter's lock per run of its mappings).
     @discardableResult
     func unmap<C: Collection<MapHandle>>(_ handles: C, report: (MapHandle, GrantError?) -> Void) -> Int {
-        for handle in handles {
-            do throws(GrantError) {
-                try requireAlive()
-                let mapping = try me.maptrack.take(handle) { (granter: DomainID) throws(GrantError) in
-                    try permit(.unmap(mapper: caller, granter: granter))
+        let total = handles.count
+        guard total > 0 else { return 0 }
+        withUnsafeTemporaryAllocation(of: Maptrack.Taken.self, capacity: min(total, Self.unmapBatchSize)) { batch in
+            guard let base = batch.baseAddress else { return }
+            var next = handles.startIndex
+            while next != handles.endIndex {
+                var taken = 0
+                me.maptrack.withHandles { entries in
+                    var inBatch = 0
+                    while inBatch < Self.unmapBatchSize, next != handles.endIndex {
+                        let handle = handles[next]
+                        handles.formIndex(after: &next)
+                        inBatch += 1
+                        do throws(GrantError) {
+                            try requireAlive()
+                            let mapping = try me.maptrack.take(handle, in: &entries) { (granter: DomainID) throws(GrantError) in
+                                try permit(.unmap(mapper: caller, granter: granter))
+                            }
+                            (base + taken).initialize(to: consume mapping)
+                            taken += 1
+                            report(handle, nil)
+                        } catch {
+                            hypervisor.events.record(error, .unmapGrantRef, caller: caller, target: nil, location: .handle(handle), access: nil)
+                            report(handle, error)
+                        }
+                    }
                 }
-                mapping.slot.revoke(mapping.token, on: mapping.frame)
-                mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly)
-                report(handle, nil)
-            } catch {
-                hypervisor.events.record(error, .unmapGrantRef, caller: caller, target: nil, location: .handle(handle), access: nil)
-                report(handle, error)
+                let done = UnsafeMutableBufferPointer(start: base, count: taken)
+                for index in done.indices { done[index].slot.revoke(done[index].token, on: done[index].frame) }
+                Self.unpin(done)
+                base.deinitialize(count: taken)
             }
         }
-        return (handles.count + Self.unmapBatchSize - 1) / Self.unmapBatchSize
+        return (total + Self.unmapBatchSize - 1) / Self.unmapBatchSize
+    }
+
+    /// Drops the pins of unmapped mappings, taking each granter's lock once
+    /// per run of its mappings.
+    static func unpin(_ mappings: UnsafeMutableBufferPointer<Maptrack.Taken>) {
+        var index = 0
+        while index < mappings.count {
+            let table = mappings[index].granter
+            table.withActive { active in
+                while index < mappings.count, mappings[index].granter === table {
+                    table.unpin(mappings[index].ref, readOnly: mappings[index].readOnly, in: &active)
+                    index += 1
+                }
+            }
+        }
     }
 
     // MARK: foreign mappings
@@ -159,7 +290,7 @@ public final class Hypercalls: Sendable {
     }
 
     func permit(_ request: GrantPolicy.Request) throws(GrantError) {
-        guard hypervisor.configuration.policy.allows(request) else {
+        guard policy.allows(request) else {
             switch request {
             case .map(let mapper, let granter), .unmap(let mapper, let granter):
                 throw .deniedByPolicy(caller: mapper, target: granter)
@@ -168,4 +299,27 @@ public final class Hypercalls: Sendable {
             }
         }
     }
+}
+
+/// Where the elements of a map hypercall go, in order: each is mapped or
+/// refused (and the refusal logged) exactly once.
+protocol MapOutcomes {
+    mutating func mapped(_ index: Int, _ page: consuming PageMapping)
+    mutating func refused(_ index: Int, _ error: GrantError)
+}
+
+/// The outcomes of a batched map as `Result`s, in order.
+struct MapResults: MapOutcomes {
+    var results: [Result<PageMapping, GrantError>] = []
+
+    mutating func mapped(_ index: Int, _ page: consuming PageMapping) { results.append(.success(page)) }
+    mutating func refused(_ index: Int, _ error: GrantError) { results.append(.failure(error)) }
+}
+
+/// The outcome of a map of one element.
+private struct SingleMapOutcome: MapOutcomes {
+    var result: Result<PageMapping, GrantError>?
+
+    mutating func mapped(_ index: Int, _ page: consuming PageMapping) { result = .success(page) }
+    mutating func refused(_ index: Int, _ error: GrantError) { result = .failure(error) }
 }
