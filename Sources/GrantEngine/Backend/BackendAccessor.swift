@@ -31,6 +31,20 @@ public enum BackendAccessError: Error, Hashable, Sendable, CustomStringConvertib
     }
 }
 
+/// One buffer of a request as a backend found it (a descriptor): where
+/// it is, how long, and what the device may do with it.
+public struct BufferRequest: Hashable, Sendable {
+    public var address: DMAAddress
+    public var length: Int
+    public var access: Access
+
+    public init(address: DMAAddress, length: Int, access: Access) {
+        self.address = address
+        self.length = length
+        self.access = access
+    }
+}
+
 /// What a backend accessor did.
 public struct AccessStatistics: Hashable, Sendable {
     /// Grant pages mapped (elements of map hypercalls).
@@ -101,11 +115,13 @@ public final class BackendAccessor: Sendable {
 
     // MARK: Per-request buffers
 
-    /// Maps the buffer of `length` bytes at `address` for one request.
+    /// Maps the buffer of `length` bytes at `address` for one request (its
+    /// grant pages in one map hypercall, as gntdev maps a buffer).
     public func map(_ address: DMAAddress, length: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
         let pages = try pageCount(address, length: length)
         if address.isGrant {
-            if let borrowed = borrowFromRegion(address, length: length, pages: pages, access: access) {
+            if regionCount.load(ordering: .acquiring) > 0,
+               let borrowed = regions.withLock({ borrow(address, length: length, pages: pages, access: access, from: $0) }) {
                 add(.withoutHypercall)
                 return borrowed
             }
@@ -118,13 +134,34 @@ public final class BackendAccessor: Sendable {
         return mapping
     }
 
+    /// Maps the buffers of one request and appends their mappings to
+    /// `mapped`, in order. As blkback does with a request's segments, every
+    /// buffer is checked before any is mapped, and the grant pages no
+    /// long-lived region holds are then mapped in one map hypercall (Xen
+    /// still checks each page on its own). On a refusal nothing stays
+    /// mapped, `mapped` is as it was, and the first refusal in buffer
+    /// order is thrown.
+    public func map(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
+        let start = mapped.count
+        do throws(BackendAccessError) {
+            var grantPages = 0
+            for buffer in buffers {
+                let pages = try pageCount(buffer.address, length: buffer.length)
+                if buffer.address.isGrant { grantPages += pages }
+            }
+            try placeAndMapForeign(buffers, into: &mapped)
+            guard grantPages > 0 else { return }
+            try mapGrantPlaceholders(in: &mapped, from: start, pages: grantPages)
+        } catch {
+            mapped.removeSubrange(start...)
+            throw error
+        }
+    }
+
     /// Unmaps request buffers in one hypercall (batches of 32, one flush
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
-        // The handles gathered into one array of the final size: walking
-        // nested lazy views, or copying each page mapping (two retains and
-        // releases) into a growing array, cost more than the unmaps.
         var owned = 0, pageCount = 0
         for buffer in buffers where buffer.ownsPages {
             owned += 1
@@ -133,15 +170,23 @@ public final class BackendAccessor: Sendable {
         // Borrowed and cached buffers (every buffer of a direct device) need
         // no unmap at all: no gathering, no hypercall.
         guard owned > 0 else { return Hypercalls.UnmapResult() }
-        var handles: [MapHandle] = []
-        handles.reserveCapacity(pageCount)
-        for buffer in buffers where buffer.ownsPages {
-            for index in buffer.pages.indices {
-                if let handle = buffer.pages[index].handle { handles.append(handle) }
-            }
-        }
         requestMappings.wrappingSubtract(owned, ordering: .relaxed)
-        return unmapHandles(handles)
+        // The handles gathered in place, by index: walking nested lazy
+        // views, or copying each page mapping (two retains and releases)
+        // into a growing array, cost more than the unmaps.
+        return withUnsafeTemporaryAllocation(of: MapHandle.self, capacity: pageCount) { handles in
+            guard let base = handles.baseAddress else { return Hypercalls.UnmapResult() }
+            var count = 0
+            for buffer in buffers where buffer.ownsPages {
+                for index in buffer.pages.indices {
+                    if let handle = buffer.pages[index].handle {
+                        (base + count).initialize(to: handle)
+                        count += 1
+                    }
+                }
+            }
+            return unmapHandles(UnsafeBufferPointer(start: base, count: count))
+        }
     }
 
     @discardableResult
@@ -216,23 +261,106 @@ public final class BackendAccessor: Sendable {
         return pages
     }
 
-    /// Maps consecutive refs, one map operation per page; on a refusal the
-    /// pages already mapped are unmapped again.
+    /// Maps consecutive refs in one hypercall; on a refusal the pages
+    /// mapped are unmapped again.
     private func mapGrants(_ address: DMAAddress, length: Int, pages count: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
-        let first = address.grantRef
         var pages: [PageMapping] = []
         pages.reserveCapacity(count)
-        for index in 0..<count {
-            let ref = first.advanced(by: index)
-            do throws(GrantError) {
-                pages.append(try hypercalls.mapGrantRef(ref, of: frontend, access: access))
-                add(.grantMaps)
-            } catch {
-                unmapPages(pages)
-                throw .grant(ref, error)
+        let first = address.grantRef
+        try mapGrantPages((0..<count).lazy.map { Hypercalls.MapRequest(first.advanced(by: $0), access: access) }, into: &pages)
+        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: true)
+    }
+
+    /// Appends a mapping per buffer, in order: a view into a long-lived
+    /// region (one acquisition of the region lock for all), a foreign
+    /// mapping, or — for grant pages that need a map hypercall — a
+    /// placeholder without pages, which `mapGrantPlaceholders` fills.
+    private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
+        let start = mapped.count
+        var served = 0
+        if regionCount.load(ordering: .acquiring) > 0 {
+            served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
+        } else {
+            served = place(buffers, into: &mapped, borrowingFrom: [])
+        }
+        for index in start..<mapped.count where !mapped[index].address.isGrant {
+            let buffer = mapped[index]
+            let pages = XenPage.count(offset: buffer.address.pageOffset, length: buffer.length)
+            mapped[index] = try mapForeign(buffer.address, length: buffer.length, pages: pages, access: buffer.access)
+            served += 1
+        }
+        if served > 0 { add(.withoutHypercall, served) }
+    }
+
+    /// Appends each buffer borrowed from `regions`, or a placeholder;
+    /// returns how many were borrowed.
+    private func place(_ buffers: [BufferRequest], into mapped: inout [BufferMapping], borrowingFrom regions: [Region]) -> Int {
+        var borrowed = 0
+        for buffer in buffers {
+            let (address, length, access) = (buffer.address, buffer.length, buffer.access)
+            let pages = XenPage.count(offset: address.pageOffset, length: length)
+            if address.isGrant, let view = borrow(address, length: length, pages: pages, access: access, from: regions) {
+                mapped.append(view)
+                borrowed += 1
+            } else {
+                mapped.append(.placeholder(address, length: length, access: access))
             }
         }
-        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: true)
+        return borrowed
+    }
+
+    /// Maps the grant pages of the placeholders in `mapped` from `start`
+    /// (`total` pages) in one hypercall, into one array the buffers share.
+    /// The buffers are reached through a buffer pointer: subscripting the
+    /// array copied each one (a retain and a release) per look.
+    private func mapGrantPlaceholders(in mapped: inout [BufferMapping], from start: Int, pages total: Int) throws(BackendAccessError) {
+        var pages: [PageMapping] = []
+        pages.reserveCapacity(total)
+        try withUnsafeTemporaryAllocation(of: Hypercalls.MapRequest.self, capacity: total) { (requests) throws(BackendAccessError) in
+            guard let base = requests.baseAddress else { return }
+            var count = 0
+            mapped.withUnsafeBufferPointer { buffers in
+                for index in start..<buffers.count where buffers[index].isPlaceholder {
+                    let (address, access) = (buffers[index].address, buffers[index].access)
+                    for page in 0..<XenPage.count(offset: address.pageOffset, length: buffers[index].length) {
+                        (base + count).initialize(to: Hypercalls.MapRequest(address.grantRef.advanced(by: page), access: access))
+                        count += 1
+                    }
+                }
+            }
+            try mapGrantPages(UnsafeBufferPointer(start: base, count: count), into: &pages)
+        }
+        var owned = 0
+        mapped.withUnsafeMutableBufferPointer { buffers in
+            var next = pages.startIndex
+            for index in start..<buffers.count where buffers[index].isPlaceholder {
+                let (address, length, access) = (buffers[index].address, buffers[index].length, buffers[index].access)
+                let count = XenPage.count(offset: address.pageOffset, length: length)
+                buffers[index] = BufferMapping(
+                    address: address, length: length, access: access, pages: pages[next..<(next + count)], ownsPages: true)
+                next += count
+                owned += 1
+            }
+        }
+        requestMappings.wrappingAdd(owned, ordering: .relaxed)
+    }
+
+    /// Maps grant pages of the frontend in one hypercall and appends them
+    /// to `pages`; on a refusal the pages it mapped are unmapped again and
+    /// the first refusal is thrown.
+    private func mapGrantPages<Requests: Collection<Hypercalls.MapRequest>>(
+        _ requests: Requests, into pages: inout [PageMapping]
+    ) throws(BackendAccessError) {
+        let first = pages.count
+        var collector = PageCollector(pages: pages)
+        pages = []
+        hypercalls.mapGrantRefs(requests, of: frontend, into: &collector)
+        pages = collector.pages
+        add(.grantMaps, pages.count - first)
+        guard let refusal = collector.firstRefusal else { return }
+        unmapPages(pages[first...])
+        pages.removeSubrange(first...)
+        throw .grant(requests[requests.index(requests.startIndex, offsetBy: refusal.index)].ref, refusal.error)
     }
 
     @discardableResult
@@ -240,29 +368,27 @@ public final class BackendAccessor: Sendable {
         unmapHandles(pages.compactMap(\.handle))
     }
 
-    private func unmapHandles(_ handles: [MapHandle]) -> Hypercalls.UnmapResult {
+    private func unmapHandles<C: Collection<MapHandle>>(_ handles: C) -> Hypercalls.UnmapResult {
         let result = hypercalls.unmapGrantRefs(handles)
         add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result
     }
 
-    /// A request buffer inside a long-lived region: a view of its pages.
-    private func borrowFromRegion(_ address: DMAAddress, length: Int, pages: Int, access: Access) -> BufferMapping? {
-        guard regionCount.load(ordering: .acquiring) > 0 else { return nil }
+    /// A request buffer inside one of `regions`: a view of its pages. The
+    /// regions are read in place (copying one retains its pages).
+    private func borrow(_ address: DMAAddress, length: Int, pages: Int, access: Access, from regions: [Region]) -> BufferMapping? {
         let first = address.grantRef.rawValue
-        return regions.withLock { regions in
-            for region in regions {
-                let regionFirst = region.first.rawValue
-                guard first >= regionFirst, UInt64(first - regionFirst) + UInt64(pages) <= UInt64(region.mapping.pages.count) else {
-                    continue
-                }
-                let start = region.mapping.pages.startIndex + Int(first - regionFirst)
-                return BufferMapping(address: address, length: length, access: access,
-                                     pages: region.mapping.pages[start..<(start + pages)], ownsPages: false)
+        for index in regions.indices {
+            let regionFirst = regions[index].first.rawValue
+            guard first >= regionFirst, UInt64(first - regionFirst) + UInt64(pages) <= UInt64(regions[index].mapping.pages.count) else {
+                continue
             }
-            return nil
+            let start = regions[index].mapping.pages.startIndex + Int(first - regionFirst)
+            return BufferMapping(address: address, length: length, access: access,
+                                 pages: regions[index].mapping.pages[start..<(start + pages)], ownsPages: false)
         }
+        return nil
     }
 
     /// Guest-physical pages through cached foreign mappings.
@@ -299,5 +425,17 @@ public final class BackendAccessor: Sendable {
         }
         foreignCache.withLock { $0.remember(pages[...], from: start.frame, generation: generation) }
         return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: false)
+    }
+}
+
+/// Collects the pages a map hypercall mapped, and its first refusal.
+private struct PageCollector: MapOutcomes {
+    var pages: [PageMapping]
+    var firstRefusal: (index: Int, error: GrantError)?
+
+    mutating func mapped(_ index: Int, _ page: consuming PageMapping) { pages.append(page) }
+
+    mutating func refused(_ index: Int, _ error: GrantError) {
+        if firstRefusal == nil { firstRefusal = (index, error) }
     }
 }

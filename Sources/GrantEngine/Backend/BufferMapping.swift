@@ -19,6 +19,15 @@ public struct BufferMapping: MemoryAccess, Sendable {
     /// with it), rather than borrowed from a long-lived or cached mapping.
     public let ownsPages: Bool
 
+    /// A buffer of a request whose pages are still being mapped: its place
+    /// in the request's list until the map hypercall fills it.
+    static func placeholder(_ address: DMAAddress, length: Int, access: Access) -> BufferMapping {
+        BufferMapping(address: address, length: length, access: access, pages: [], ownsPages: false)
+    }
+
+    /// Whether this is a placeholder: a mapped buffer has at least a page.
+    var isPlaceholder: Bool { pages.isEmpty }
+
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
         try check(.read, offset: offset, count: buffer.count)
         // A plain loop, not a closure walk: a closure capturing `self`
