@@ -107,21 +107,24 @@ final class GrantTable: Sendable {
     }
 
     /// Pins `ref` for one host mapping (or copy) by `mapper`, taking the
-    /// lock for this one pin.
+    /// lock for this one pin. Returns the granted frame.
     func pin(_ ref: GrantRef, by mapper: DomainID, readOnly: Bool) throws(GrantError) -> Frame {
         try withActive { (active: inout ActiveEntries) throws(GrantError) -> Frame in
-            try pin(ref, by: mapper, readOnly: readOnly, in: &active)
+            try pin(ref, by: mapper, readOnly: readOnly, in: &active).takeUnretainedValue()
         }
     }
 
     /// Pins `ref` for one host mapping (or copy) by `mapper`: checks 6–10 of
-    /// grant-dma.md §8.1 in Xen's order. Returns the granted frame.
-    /// `active` must be this table's entries (from `withActive`).
-    func pin(_ ref: GrantRef, by mapper: DomainID, readOnly: Bool, in active: inout ActiveEntries) throws(GrantError) -> Frame {
+    /// grant-dma.md §8.1 in Xen's order. Returns the granted frame, not
+    /// retained: the pin holds it (Xen's page reference) until it is
+    /// dropped. `active` must be this table's entries (from `withActive`).
+    func pin(
+        _ ref: GrantRef, by mapper: DomainID, readOnly: Bool, in active: inout ActiveEntries
+    ) throws(GrantError) -> Unmanaged<Frame> {
         let index = Int(ref.rawValue)
         guard index < active.entries.count else { throw .refOutOfRange(ref, entries: active.entries.count) }
-        let pinned = withShared(ref) { (shared, cell) -> Result<Frame, GrantError> in
-            Result { () throws(GrantError) -> Frame in
+        let pinned = withShared(ref) { (shared, cell) -> Result<Unmanaged<Frame>, GrantError> in
+            Result { () throws(GrantError) -> Unmanaged<Frame> in
                 try pin(ref, entry: shared.entries[cell], active: &active.entries[index], by: mapper, readOnly: readOnly)
             }
         }
@@ -133,7 +136,7 @@ final class GrantTable: Sendable {
     /// active entry.
     private func pin(
         _ ref: GrantRef, entry word: borrowing Atomic<UInt64>, active: inout Active, by mapper: DomainID, readOnly: Bool
-    ) throws(GrantError) -> Frame {
+    ) throws(GrantError) -> Unmanaged<Frame> {
         let increment = PinCount.hostIncrement(readOnly: readOnly)
         let pin = active.pin
         if !pin.isZero {
@@ -155,7 +158,7 @@ final class GrantTable: Sendable {
         }
         guard let frame = active.frame else { preconditionFailure("pinned \(ref) has no frame") }
         active.pin.add(increment)
-        return frame
+        return .passUnretained(frame)
     }
 
     /// Drops one pin taken by `pin(_:by:readOnly:)`.

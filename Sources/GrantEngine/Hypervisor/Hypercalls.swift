@@ -108,14 +108,15 @@ public final class Hypercalls: Sendable {
             guard let granterRecord else {
                 // Every element is refused, by check 3 at the latest.
                 for (index, element) in requests.enumerated() {
-                    if let error = refuse(element, of: granter, beforePinning: nil) { outcomes.refused(index, error) }
+                    if let error = refuse(element, of: granter, granterAlive: false) { outcomes.refused(index, error) }
                 }
                 return
             }
             let table = granterRecord.table
             table.withActive { active in
                 for (index, element) in requests.enumerated() {
-                    if let error = refuse(element, of: granter, beforePinning: granterRecord) {
+                    let granterAlive = granterRecord.isAlive.load(ordering: .acquiring)
+                    if let error = refuse(element, of: granter, granterAlive: granterAlive) {
                         outcomes.refused(index, error)
                         continue
                     }
@@ -126,7 +127,8 @@ public final class Hypercalls: Sendable {
                         }
                         outcomes.mapped(index, PageMapping(
                             kind: .grant(handle: mapping.handle, ref: element.ref), mapper: caller, owner: granter,
-                            access: readOnly ? .readOnly : .writable, frame: mapping.frame, slot: mapping.slot, token: mapping.token))
+                            access: readOnly ? .readOnly : .writable, frame: mapping.frame.takeUnretainedValue(),
+                            slot: mapping.slot.takeUnretainedValue(), token: mapping.token))
                     } catch {
                         logRefusal(error, of: element, granter: granter)
                         outcomes.refused(index, error)
@@ -137,9 +139,9 @@ public final class Hypercalls: Sendable {
     }
 
     /// Checks 1–4 of an element, in Xen's order: the caller alive, the
-    /// flags, the granter (`granterRecord`, nil when the id names no
+    /// flags, the granter (`granterAlive`: false when the id names no live
     /// domain), the security policy. Returns and logs the refusal, if any.
-    private func refuse(_ element: MapRequest, of granter: DomainID, beforePinning granterRecord: DomainRecord?) -> GrantError? {
+    private func refuse(_ element: MapRequest, of granter: DomainID, granterAlive: Bool) -> GrantError? {
         let flags = element.flags
         do throws(GrantError) {
             try requireAlive()
@@ -147,7 +149,7 @@ public final class Hypercalls: Sendable {
             guard flags.isDisjoint(with: [.deviceMap, .applicationMap, .containsPTE]) else {
                 throw .deviceMappingFromTranslatedDomain(flags)
             }
-            guard let granterRecord, granterRecord.isAlive.load(ordering: .acquiring) else { throw .unknownDomain(granter) }
+            guard granterAlive else { throw .unknownDomain(granter) }
             try permit(.map(mapper: caller, granter: granter))
             return nil
         } catch {
@@ -221,7 +223,7 @@ public final class Hypercalls: Sendable {
                     }
                 }
                 let done = UnsafeMutableBufferPointer(start: base, count: taken)
-                for index in done.indices { done[index].slot.revoke(done[index].token, on: done[index].frame) }
+                for index in done.indices { done[index].revoke() }
                 Self.unpin(done)
                 base.deinitialize(count: taken)
             }

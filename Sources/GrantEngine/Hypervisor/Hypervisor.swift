@@ -148,7 +148,7 @@ public final class Hypervisor: Sendable {
         domains.withLock { $0[Int(record.id.rawValue)] = nil }
         record.isAlive.store(false, ordering: .releasing)
         let taken = record.maptrack.takeAll()
-        for mapping in taken { mapping.slot.revoke(mapping.token, on: mapping.frame) }
+        for mapping in taken { mapping.revoke() }
         for mapping in taken { mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly) }
         record.foreign.revokeAll()
     }

@@ -37,6 +37,9 @@ final class Maptrack: Sendable {
 
     struct Entry {
         var inUse = false
+        /// The granter (Xen's maptrack entry keeps its domid): the unmap's
+        /// policy check names it without reaching the granter's table.
+        var domain = DomainID(0)
         /// Strong while in use: the granter's table outlives the granter
         /// until its mappings are unmapped.
         var granter: GrantTable?
@@ -45,21 +48,32 @@ final class Maptrack: Sendable {
         /// Not retained: the mapping's pin holds the frame (Xen's page
         /// reference, in the granter's active entry) from the map until the
         /// unmap has revoked the mapping and dropped the pin.
-        unowned(unsafe) var frame: Frame?
+        var frame: Unmanaged<Frame>?
         var generation: UInt64 = 0
         let slot: MapSlot
+        /// `slot` again, unretained, for the hot paths (the entry holds it
+        /// for as long as the table lives).
+        let unretainedSlot: Unmanaged<MapSlot>
         /// Next free handle (the free list is linked through the entries).
         var next = Maptrack.none
+
+        init(slot: MapSlot, next: UInt32) {
+            self.slot = slot
+            unretainedSlot = .passUnretained(slot)
+            self.next = next
+        }
 
         var liveToken: UInt64 { generation << 1 | 1 }
     }
 
     /// What a map hands back: the handle and what an access through the
-    /// new mapping needs (not the granter: only the unmap needs it).
+    /// new mapping needs (not the granter: only the unmap needs it). The
+    /// frame and slot are not retained (the pin holds the frame, the table
+    /// its slots): the page mapping made from them retains them.
     struct Mapped {
         let handle: MapHandle
-        let frame: Frame
-        let slot: MapSlot
+        let frame: Unmanaged<Frame>
+        let slot: Unmanaged<MapSlot>
         let token: UInt64
     }
 
@@ -72,9 +86,16 @@ final class Maptrack: Sendable {
         let granter: GrantTable
         let ref: GrantRef
         let readOnly: Bool
-        unowned(unsafe) let frame: Frame
-        unowned(unsafe) let slot: MapSlot
+        let frame: Unmanaged<Frame>
+        let slot: Unmanaged<MapSlot>
         let token: UInt64
+
+        /// Ends the mapping: its slot drops the token under the frame's
+        /// lock, waiting out accesses in flight.
+        func revoke() {
+            let token = token
+            slot._withUnsafeGuaranteedRef { slot in frame._withUnsafeGuaranteedRef { slot.revoke(token, on: $0) } }
+        }
     }
 
     /// The table's state, reachable only with its lock held
@@ -109,12 +130,12 @@ final class Maptrack: Sendable {
     /// failure gives the handle back (to the tail, as Xen does). `handles`
     /// must be this table's (from `withHandles`).
     func map(
-        in handles: inout Handles, of table: GrantTable, ref: GrantRef, readOnly: Bool, _ pin: () throws(GrantError) -> Frame
+        in handles: inout Handles, of table: GrantTable, ref: GrantRef, readOnly: Bool, _ pin: () throws(GrantError) -> Unmanaged<Frame>
     ) throws(GrantError) -> Mapped {
         guard let handle = takeHandle(&handles) else {
             throw .maptrackFull(limit: capacity)
         }
-        let frame: Frame
+        let frame: Unmanaged<Frame>
         do throws(GrantError) {
             frame = try pin()
         } catch {
@@ -123,14 +144,16 @@ final class Maptrack: Sendable {
         }
         let index = Int(handle)
         handles.entries[index].inUse = true
+        handles.entries[index].domain = table.owner
         handles.entries[index].granter = table
         handles.entries[index].ref = ref
         handles.entries[index].readOnly = readOnly
         handles.entries[index].frame = frame
         handles.entries[index].generation &+= 1
         let token = handles.entries[index].liveToken
-        handles.entries[index].slot.activate(token)
-        return Mapped(handle: MapHandle(handle), frame: frame, slot: handles.entries[index].slot, token: token)
+        let slot = handles.entries[index].unretainedSlot
+        slot._withUnsafeGuaranteedRef { $0.activate(token) }
+        return Mapped(handle: MapHandle(handle), frame: frame, slot: slot, token: token)
     }
 
     /// Marks `handle` unmapped, returns it to the tail of the free list (as
@@ -143,10 +166,8 @@ final class Maptrack: Sendable {
     /// security policy's unmap hook).
     func take(_ handle: MapHandle, in handles: inout Handles, permit: (DomainID) throws(GrantError) -> Void) throws(GrantError) -> Taken {
         let index = Int(handle.rawValue)
-        guard index < handles.entries.count, handles.entries[index].inUse, let owner = handles.entries[index].granter?.owner else {
-            throw .badHandle(handle)
-        }
-        try permit(owner)
+        guard index < handles.entries.count, handles.entries[index].inUse else { throw .badHandle(handle) }
+        try permit(handles.entries[index].domain)
         guard let taken = Self.take(&handles, index) else { throw .badHandle(handle) }
         return taken
     }
@@ -165,7 +186,7 @@ final class Maptrack: Sendable {
         Self.putHandle(&state, UInt32(index))
         return Taken(
             handle: MapHandle(UInt32(index)), granter: granter, ref: state.entries[index].ref,
-            readOnly: state.entries[index].readOnly, frame: frame, slot: state.entries[index].slot,
+            readOnly: state.entries[index].readOnly, frame: frame, slot: state.entries[index].unretainedSlot,
             token: state.entries[index].liveToken)
     }
 
