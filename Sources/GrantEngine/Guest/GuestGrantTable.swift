@@ -29,14 +29,14 @@ public final class GuestGrantTable: Sendable {
     /// One ref (`gnttab_alloc_grant_references(1)`).
     public func allocate() throws(GrantAllocationError) -> GrantRef {
         try state.withLock { (state: inout State) throws(GrantAllocationError) -> GrantRef in
-            GrantRef(try state.free.takeOne(grow: table.grow))
+            GrantRef(try state.free.takeOne(grow: { table.grow(to: $0) }))
         }
     }
 
     /// `count` refs in no particular order (classic PV drivers).
     public func allocate(count: Int) throws(GrantAllocationError) -> [GrantRef] {
         try state.withLock { (state: inout State) throws(GrantAllocationError) -> [GrantRef] in
-            try state.free.take(count, grow: table.grow).map(GrantRef.init(rawValue:))
+            try state.free.take(count, grow: { table.grow(to: $0) }).map(GrantRef.init(rawValue:))
         }
     }
 
@@ -44,7 +44,7 @@ public final class GuestGrantTable: Sendable {
     /// (`gnttab_alloc_grant_reference_seq`).
     public func allocateRun(count: Int) throws(GrantAllocationError) -> GrantRef {
         try state.withLock { (state: inout State) throws(GrantAllocationError) -> GrantRef in
-            GrantRef(try state.free.takeRun(count, grow: table.grow))
+            GrantRef(try state.free.takeRun(count, grow: { table.grow(to: $0) }))
         }
     }
 
