@@ -111,4 +111,30 @@ import Testing
         #expect(ring.pages.allSatisfy { $0.isMapped })
         #expect(accessor.reset().grantPagesUnmapped == 1)
     }
+
+    /// Buffers between two regions, or reaching past one, are in none:
+    /// they are mapped, not borrowed.
+    @Test func onlyBuffersWhollyInsideARegionAreBorrowed() throws {
+        let system = try System()
+        let accessor = BackendAccessor(backend: system.backend, frontend: System.guestID)
+        let (low, _) = try system.grantedPage()
+        let (between, _) = try system.grantedPage(byte: 0x42)
+        let (high, _) = try system.grantedPage()
+        let (after, _) = try system.grantedPage(byte: 0x43)
+        #expect([between, high, after] == [low.advanced(by: 1), low.advanced(by: 2), low.advanced(by: 3)])
+        _ = try accessor.mapLongLived(.grant(low), length: 4096)
+        _ = try accessor.mapLongLived(.grant(high), length: 4096)
+        var mapped: [BufferMapping] = []
+        try accessor.map([
+            BufferRequest(address: .grant(between), length: 16, access: .readOnly),
+            BufferRequest(address: .grant(high, offset: 4000), length: 200, access: .readOnly),
+            BufferRequest(address: .grant(high), length: 16, access: .readOnly),
+        ], into: &mapped)
+        #expect(mapped.map(\.ownsPages) == [true, true, false])
+        #expect(try mapped[0].read(at: 0, count: 1) == [0x42])
+        #expect(try mapped[1].read(at: 196, count: 1) == [0x43])
+        #expect(accessor.statistics.grantMaps == 2 + 3)
+        #expect(accessor.unmap(mapped).unmapped == 3)
+        #expect(try accessor.map(.grant(between), length: 16, access: .readOnly).ownsPages)
+    }
 }

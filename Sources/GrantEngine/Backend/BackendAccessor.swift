@@ -88,8 +88,12 @@ public final class BackendAccessor: Sendable {
     private let hypercalls: Hypercalls
     private let log: EventLog
     private let regions = Lock<[Region]>([])
-    /// Lets request maps skip the region lock while there are no regions.
-    private let regionCount = Atomic<Int>(0)
+    /// The refs all long-lived regions lie within: the first in the low 32
+    /// bits, one past the last in the high 32; 0 while there are none. A
+    /// request buffer outside it is in no region, so looking it up takes
+    /// no lock (a grant device's request refs never are: they come and go,
+    /// its rings stay).
+    private let regionSpan = Atomic<UInt64>(0)
     private let foreignCache = Lock(ForeignMappingCache())
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
@@ -120,7 +124,7 @@ public final class BackendAccessor: Sendable {
     public func map(_ address: DMAAddress, length: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
         let pages = try pageCount(address, length: length)
         if address.isGrant {
-            if regionCount.load(ordering: .acquiring) > 0,
+            if mayBeInRegion(address, pages: pages),
                let borrowed = regions.withLock({ borrow(address, length: length, pages: pages, access: access, from: $0) }) {
                 add(.withoutHypercall)
                 return borrowed
@@ -205,8 +209,15 @@ public final class BackendAccessor: Sendable {
         let pages = try pageCount(address, length: length)
         guard address.isGrant else { return try mapForeign(address, length: length, pages: pages, access: .writable) }
         let mapping = try mapGrants(address, length: length, pages: pages, access: .writable)
-        regions.withLock { $0.append(Region(first: address.grantRef, mapping: mapping)) }
-        regionCount.wrappingAdd(1, ordering: .releasing)
+        regions.withLock { regions in
+            regions.append(Region(first: address.grantRef, mapping: mapping))
+            var (low, high) = (UInt64(UInt32.max), UInt64(0))
+            for region in regions {
+                low = min(low, UInt64(region.first.rawValue))
+                high = max(high, UInt64(region.first.rawValue) + UInt64(region.mapping.pages.count))
+            }
+            regionSpan.store(low | min(high, UInt64(UInt32.max)) << 32, ordering: .releasing)
+        }
         return mapping
     }
 
@@ -232,7 +243,7 @@ public final class BackendAccessor: Sendable {
             defer { regions.removeAll() }
             return regions
         }
-        regionCount.store(0, ordering: .releasing)
+        regionSpan.store(0, ordering: .releasing)
         let result = unmapPages(taken.lazy.flatMap(\.mapping.pages))
         let foreign = foreignCache.withLock { $0.removeAll() }
         for mapping in foreign { _ = hypercalls.foreignUnmap(mapping) }
@@ -278,7 +289,7 @@ public final class BackendAccessor: Sendable {
     private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
         let start = mapped.count
         var served = 0
-        if regionCount.load(ordering: .acquiring) > 0 {
+        if buffers.contains(where: { $0.address.isGrant && mayBeInRegion($0.address, pages: XenPage.count(offset: $0.address.pageOffset, length: $0.length)) }) {
             served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
         } else {
             served = place(buffers, into: &mapped, borrowingFrom: [])
@@ -373,6 +384,15 @@ public final class BackendAccessor: Sendable {
         add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result
+    }
+
+    /// Whether the `pages` grant pages from `address` reach into the span
+    /// of the long-lived regions (and so may lie in one).
+    private func mayBeInRegion(_ address: DMAAddress, pages: Int) -> Bool {
+        let span = regionSpan.load(ordering: .acquiring)
+        guard span != 0 else { return false }
+        let first = UInt64(address.grantRef.rawValue)
+        return first < span >> 32 && first + UInt64(pages) > span & 0xffff_ffff
     }
 
     /// A request buffer inside one of `regions`: a view of its pages. The
