@@ -170,10 +170,7 @@ final class GrantTable: Sendable {
     func unpin(_ ref: GrantRef, readOnly: Bool, in active: inout ActiveEntries) {
         let index = Int(ref.rawValue)
         guard index < active.entries.count else { return }
-        withShared(ref) { shared, cell in
-            active.entries[index].pin.remove(PinCount.hostIncrement(readOnly: readOnly))
-            Self.clearStatus(shared.entries[cell], &active.entries[index], readOnly: readOnly)
-        }
+        withShared(ref) { shared, cell in Self.unpin(shared.entries[cell], &active.entries[index], readOnly: readOnly) }
     }
 
     /// Xen's `_set_status` (v1): validates the entry and sets reading (and
@@ -198,6 +195,13 @@ final class GrantTable: Sendable {
             current = observed
         }
         throw .unstableEntry(ref)
+    }
+
+    /// Drops one host pin of `active`, then clears the status bits it
+    /// held (one access of the active entry).
+    private static func unpin(_ word: borrowing Atomic<UInt64>, _ active: inout Active, readOnly: Bool) {
+        active.pin.remove(PinCount.hostIncrement(readOnly: readOnly))
+        clearStatus(word, &active, readOnly: readOnly)
     }
 
     /// Clears `GTF_writing` when no writable pin remains after a writable

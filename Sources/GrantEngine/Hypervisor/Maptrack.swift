@@ -64,6 +64,30 @@ final class Maptrack: Sendable {
         }
 
         var liveToken: UInt64 { generation << 1 | 1 }
+
+        /// Records a new mapping in this free entry and makes its slot
+        /// live; returns the mapping's token.
+        mutating func record(granter table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Unmanaged<Frame>) -> UInt64 {
+            inUse = true
+            domain = table.owner
+            granter = table
+            self.ref = ref
+            self.readOnly = readOnly
+            self.frame = frame
+            generation &+= 1
+            let token = liveToken
+            unretainedSlot._withUnsafeGuaranteedRef { $0.activate(token) }
+            return token
+        }
+
+        /// Marks the entry unmapped and hands its mapping over (the
+        /// granter's table moves out); nil if it maps nothing.
+        mutating func takeMapping(_ handle: MapHandle) -> Taken? {
+            guard let table = granter.take(), let frame = frame.take() else { return nil }
+            inUse = false
+            return Taken(
+                handle: handle, granter: table, ref: ref, readOnly: readOnly, frame: frame, slot: unretainedSlot, token: liveToken)
+        }
     }
 
     /// What a map hands back: the handle and what an access through the
@@ -142,18 +166,11 @@ final class Maptrack: Sendable {
             Self.putHandle(&handles, handle)
             throw error
         }
+        // One access of the entry (each `entries[i].field = …` checked the
+        // array's uniqueness again).
         let index = Int(handle)
-        handles.entries[index].inUse = true
-        handles.entries[index].domain = table.owner
-        handles.entries[index].granter = table
-        handles.entries[index].ref = ref
-        handles.entries[index].readOnly = readOnly
-        handles.entries[index].frame = frame
-        handles.entries[index].generation &+= 1
-        let token = handles.entries[index].liveToken
-        let slot = handles.entries[index].unretainedSlot
-        slot._withUnsafeGuaranteedRef { $0.activate(token) }
-        return Mapped(handle: MapHandle(handle), frame: frame, slot: slot, token: token)
+        let token = handles.entries[index].record(granter: table, ref: ref, readOnly: readOnly, frame: frame)
+        return Mapped(handle: MapHandle(handle), frame: frame, slot: handles.entries[index].unretainedSlot, token: token)
     }
 
     /// Marks `handle` unmapped, returns it to the tail of the free list (as
@@ -180,14 +197,9 @@ final class Maptrack: Sendable {
     }
 
     private static func take(_ state: inout Handles, _ index: Int) -> Taken? {
-        guard let granter = state.entries[index].granter.take(), let frame = state.entries[index].frame else { return nil }
-        state.entries[index].frame = nil
-        state.entries[index].inUse = false
+        guard let taken = state.entries[index].takeMapping(MapHandle(UInt32(index))) else { return nil }
         Self.putHandle(&state, UInt32(index))
-        return Taken(
-            handle: MapHandle(UInt32(index)), granter: granter, ref: state.entries[index].ref,
-            readOnly: state.entries[index].readOnly, frame: frame, slot: state.entries[index].unretainedSlot,
-            token: state.entries[index].liveToken)
+        return taken
     }
 
     private func takeHandle(_ state: inout Handles) -> UInt32? {
