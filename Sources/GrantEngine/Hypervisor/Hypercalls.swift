@@ -223,7 +223,7 @@ public final class Hypercalls: Sendable {
                     }
                 }
                 let done = UnsafeMutableBufferPointer(start: base, count: taken)
-                for index in done.indices { done[index].revoke() }
+                for index in done.indices { Maptrack.Taken.revoke(done[index].slot, done[index].token, on: done[index].frame) }
                 Self.unpin(done)
                 base.deinitialize(count: taken)
             }

@@ -116,8 +116,12 @@ final class Maptrack: Sendable {
 
         /// Ends the mapping: its slot drops the token under the frame's
         /// lock, waiting out accesses in flight.
-        func revoke() {
-            let token = token
+        func revoke() { Self.revoke(slot, token, on: frame) }
+
+        /// `revoke()` from the fields, for loops over a batch: calling a
+        /// method on an element copied it (a retain and a release of the
+        /// granter).
+        static func revoke(_ slot: Unmanaged<MapSlot>, _ token: UInt64, on frame: Unmanaged<Frame>) {
             slot._withUnsafeGuaranteedRef { slot in frame._withUnsafeGuaranteedRef { slot.revoke(token, on: $0) } }
         }
     }
