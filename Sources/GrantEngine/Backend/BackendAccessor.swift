@@ -149,9 +149,30 @@ public final class BackendAccessor: Sendable {
         let start = mapped.count
         do throws(BackendAccessError) {
             var grantPages = 0
+            var onlyFreshGrants = true
             for buffer in buffers {
                 let pages = try pageCount(buffer.address, length: buffer.length)
-                if buffer.address.isGrant { grantPages += pages }
+                guard buffer.address.isGrant else {
+                    onlyFreshGrants = false
+                    continue
+                }
+                grantPages += pages
+                if mayBeInRegion(buffer.address, pages: pages) { onlyFreshGrants = false }
+            }
+            if onlyFreshGrants {
+                // Every request of a grant device: the list itself drives
+                // the map, no placeholders.
+                let pages = try mapGrantPages(of: buffers, pages: grantPages)
+                var next = pages.startIndex
+                for buffer in buffers {
+                    let count = XenPage.count(offset: buffer.address.pageOffset, length: buffer.length)
+                    mapped.append(BufferMapping(
+                        address: buffer.address, length: buffer.length, access: buffer.access, pages: pages[next..<(next + count)],
+                        ownsPages: true))
+                    next += count
+                }
+                requestMappings.wrappingAdd(buffers.count, ordering: .relaxed)
+                return
             }
             try placeAndMapForeign(buffers, into: &mapped)
             guard grantPages > 0 else { return }
@@ -322,25 +343,11 @@ public final class BackendAccessor: Sendable {
 
     /// Maps the grant pages of the placeholders in `mapped` from `start`
     /// (`total` pages) in one hypercall, into one array the buffers share.
-    /// The buffers are reached through a buffer pointer: subscripting the
-    /// array copied each one (a retain and a release) per look.
     private func mapGrantPlaceholders(in mapped: inout [BufferMapping], from start: Int, pages total: Int) throws(BackendAccessError) {
-        var pages: [PageMapping] = []
-        pages.reserveCapacity(total)
-        try withUnsafeTemporaryAllocation(of: Hypercalls.MapRequest.self, capacity: total) { (requests) throws(BackendAccessError) in
-            guard let base = requests.baseAddress else { return }
-            var count = 0
-            mapped.withUnsafeBufferPointer { buffers in
-                for index in start..<buffers.count where buffers[index].isPlaceholder {
-                    let (address, access) = (buffers[index].address, buffers[index].access)
-                    for page in 0..<XenPage.count(offset: address.pageOffset, length: buffers[index].length) {
-                        (base + count).initialize(to: Hypercalls.MapRequest(address.grantRef.advanced(by: page), access: access))
-                        count += 1
-                    }
-                }
-            }
-            try mapGrantPages(UnsafeBufferPointer(start: base, count: count), into: &pages)
+        let placeholders = mapped[start...].lazy.filter(\.isPlaceholder).map {
+            BufferRequest(address: $0.address, length: $0.length, access: $0.access)
         }
+        let pages = try mapGrantPages(of: placeholders, pages: total)
         var owned = 0
         mapped.withUnsafeMutableBufferPointer { buffers in
             var next = pages.startIndex
@@ -354,6 +361,27 @@ public final class BackendAccessor: Sendable {
             }
         }
         requestMappings.wrappingAdd(owned, ordering: .relaxed)
+    }
+
+    /// Maps the grant pages of `buffers` (`total` pages) in one
+    /// hypercall; returns them in buffer order, in one array.
+    private func mapGrantPages<Buffers: Collection<BufferRequest>>(of buffers: Buffers, pages total: Int) throws(BackendAccessError) -> [PageMapping] {
+        var pages: [PageMapping] = []
+        pages.reserveCapacity(total)
+        try withUnsafeTemporaryAllocation(of: Hypercalls.MapRequest.self, capacity: total) { (requests) throws(BackendAccessError) in
+            guard let base = requests.baseAddress else { return }
+            var count = 0
+            for buffer in buffers {
+                let first = buffer.address.grantRef
+                for page in 0..<XenPage.count(offset: buffer.address.pageOffset, length: buffer.length) {
+                    precondition(count < total, "more grant pages than counted")
+                    (base + count).initialize(to: Hypercalls.MapRequest(first.advanced(by: page), access: buffer.access))
+                    count += 1
+                }
+            }
+            try mapGrantPages(UnsafeBufferPointer(start: base, count: count), into: &pages)
+        }
+        return pages
     }
 
     /// Maps grant pages of the frontend in one hypercall and appends them
