@@ -137,4 +137,30 @@ import Testing
         #expect(accessor.unmap(mapped).unmapped == 3)
         #expect(try accessor.map(.grant(between), length: 16, access: .readOnly).ownsPages)
     }
+
+    /// A privileged backend's request mixing guest-physical and grant
+    /// buffers: the former foreign-mapped (and cached), the latter mapped
+    /// by grant, all in order.
+    @Test func guestPhysicalBuffersInARequestAreForeignMapped() throws {
+        let system = try System()
+        let accessor = BackendAccessor(backend: system.dom0, frontend: System.guestID)
+        let plain = try system.guest.pages.allocate(pages: 1).address
+        try system.guest.memory.write(at: plain, bytes: [9, 8, 7])
+        let (ref, _) = try system.grantedPage(to: .dom0, byte: 0x66)
+        var mapped: [BufferMapping] = []
+        try accessor.map([
+            BufferRequest(address: .guestPhysical(plain), length: 3, access: .readOnly),
+            BufferRequest(address: .grant(ref), length: 16, access: .writable),
+            BufferRequest(address: .guestPhysical(plain.advanced(by: 8)), length: 1, access: .writable),
+        ], into: &mapped)
+        #expect(mapped.map(\.ownsPages) == [false, true, false])
+        #expect(try mapped[0].read(at: 0, count: 3) == [9, 8, 7])
+        #expect(try mapped[1].read(at: 0, count: 1) == [0x66])
+        try mapped[2].write(at: 0, bytes: [5])
+        #expect(try system.guest.memory.read(at: plain.advanced(by: 8), count: 1) == [5])
+        #expect(accessor.statistics.foreignMaps == 1 && accessor.statistics.grantMaps == 1)
+        #expect(accessor.statistics.buffersWithoutHypercall == 2)
+        #expect(accessor.unmap(mapped).unmapped == 1)
+        #expect(accessor.outstandingRequestMappings == 0)
+    }
 }

@@ -133,7 +133,7 @@ public final class BackendAccessor: Sendable {
             requestMappings.wrappingAdd(1, ordering: .relaxed)
             return mapping
         }
-        let mapping = try mapForeign(address, length: length, pages: pages, access: access)
+        let mapping = try mapForeign(address, length: length, access: access)
         add(.withoutHypercall)
         return mapping
     }
@@ -228,7 +228,7 @@ public final class BackendAccessor: Sendable {
     /// from this mapping.
     public func mapLongLived(_ address: DMAAddress, length: Int) throws(BackendAccessError) -> BufferMapping {
         let pages = try pageCount(address, length: length)
-        guard address.isGrant else { return try mapForeign(address, length: length, pages: pages, access: .writable) }
+        guard address.isGrant else { return try mapForeign(address, length: length, access: .writable) }
         let mapping = try mapGrants(address, length: length, pages: pages, access: .writable)
         regions.withLock { regions in
             regions.append(Region(first: address.grantRef, mapping: mapping))
@@ -308,18 +308,25 @@ public final class BackendAccessor: Sendable {
     /// mapping, or — for grant pages that need a map hypercall — a
     /// placeholder without pages, which `mapGrantPlaceholders` fills.
     private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
-        let start = mapped.count
         var served = 0
         if buffers.contains(where: { $0.address.isGrant && mayBeInRegion($0.address, pages: XenPage.count(offset: $0.address.pageOffset, length: $0.length)) }) {
+            // Foreign maps wait until the region lock is released.
+            let start = mapped.count
             served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
+            for index in start..<mapped.count where !mapped[index].address.isGrant {
+                let buffer = mapped[index]
+                mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
+                served += 1
+            }
         } else {
-            served = place(buffers, into: &mapped, borrowingFrom: [])
-        }
-        for index in start..<mapped.count where !mapped[index].address.isGrant {
-            let buffer = mapped[index]
-            let pages = XenPage.count(offset: buffer.address.pageOffset, length: buffer.length)
-            mapped[index] = try mapForeign(buffer.address, length: buffer.length, pages: pages, access: buffer.access)
-            served += 1
+            for buffer in buffers {
+                if buffer.address.isGrant {
+                    mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
+                } else {
+                    mapped.append(try mapForeign(buffer.address, length: buffer.length, access: buffer.access))
+                    served += 1
+                }
+            }
         }
         if served > 0 { add(.withoutHypercall, served) }
     }
@@ -440,7 +447,8 @@ public final class BackendAccessor: Sendable {
     }
 
     /// Guest-physical pages through cached foreign mappings.
-    private func mapForeign(_ address: DMAAddress, length: Int, pages count: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
+    private func mapForeign(_ address: DMAAddress, length: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
+        let count = XenPage.count(offset: address.pageOffset, length: length)
         let start = address.guestAddress
         if let window = foreignWindow, !window.contains(start, length: length) {
             let error = BackendAccessError.outsideWindow(address, length: length, window: window)
