@@ -176,27 +176,25 @@ public final class Hypercalls: Sendable {
     /// by one flush before the pins drop.
     public func unmapGrantRefs<C: Collection<MapHandle>>(_ handles: C) -> UnmapResult {
         var result = UnmapResult()
-        result.flushes = unmap(handles) { handle, error in
-            if let error {
-                result.refused.append(UnmapResult.Refusal(handle: handle, status: error.status))
-            } else {
-                result.unmapped += 1
-            }
+        (result.unmapped, result.flushes) = unmap(handles) { handle, error in
+            result.refused.append(UnmapResult.Refusal(handle: handle, status: error.status))
         }
         return result
     }
 
-    /// The unmap core: reports each handle's outcome and returns the number
-    /// of flushes. As in Xen's `gnttab_unmap_grant_ref`, each batch of up
+    /// The unmap core: reports each refused handle (in order) and returns
+    /// how many handles were unmapped and how many flushes it took. As in
+    /// Xen's `gnttab_unmap_grant_ref`, each batch of up
     /// to 32 handles is done in three steps: every handle is checked and
     /// taken out of the maptrack (one acquisition of its lock), then the
     /// mappings are revoked under their frames' locks — the effect of the
     /// TLB flush, counted once per batch — and only then do the pins drop
     /// (one acquisition of a granter's lock per run of its mappings).
     @discardableResult
-    func unmap<C: Collection<MapHandle>>(_ handles: C, report: (MapHandle, GrantError?) -> Void) -> Int {
+    func unmap<C: Collection<MapHandle>>(_ handles: C, refused: (MapHandle, GrantError) -> Void) -> (unmapped: Int, flushes: Int) {
         let total = handles.count
-        guard total > 0 else { return 0 }
+        guard total > 0 else { return (0, 0) }
+        var unmapped = 0
         withUnsafeTemporaryAllocation(of: Maptrack.Taken.self, capacity: min(total, Self.unmapBatchSize)) { batch in
             guard let base = batch.baseAddress else { return }
             var next = handles.startIndex
@@ -215,10 +213,9 @@ public final class Hypercalls: Sendable {
                             }
                             (base + taken).initialize(to: consume mapping)
                             taken += 1
-                            report(handle, nil)
                         } catch {
                             hypervisor.events.record(error, .unmapGrantRef, caller: caller, target: nil, location: .handle(handle), access: nil)
-                            report(handle, error)
+                            refused(handle, error)
                         }
                     }
                 }
@@ -226,9 +223,10 @@ public final class Hypercalls: Sendable {
                 for index in done.indices { Maptrack.Taken.revoke(done[index].slot, done[index].token, on: done[index].frame) }
                 Self.unpin(done)
                 base.deinitialize(count: taken)
+                unmapped += taken
             }
         }
-        return (total + Self.unmapBatchSize - 1) / Self.unmapBatchSize
+        return (unmapped, (total + Self.unmapBatchSize - 1) / Self.unmapBatchSize)
     }
 
     /// Drops the pins of unmapped mappings, taking each granter's lock once
