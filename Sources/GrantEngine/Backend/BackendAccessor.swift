@@ -309,7 +309,11 @@ public final class BackendAccessor: Sendable {
     /// placeholder without pages, which `mapGrantPlaceholders` fills.
     private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
         var served = 0
-        if buffers.contains(where: { $0.address.isGrant && mayBeInRegion($0.address, pages: XenPage.count(offset: $0.address.pageOffset, length: $0.length)) }) {
+        let borrowable = buffers.contains { buffer in
+            buffer.address.isGrant
+                && mayBeInRegion(buffer.address, pages: XenPage.count(offset: buffer.address.pageOffset, length: buffer.length))
+        }
+        if borrowable {
             // Foreign maps wait until the region lock is released.
             let start = mapped.count
             served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
@@ -372,7 +376,9 @@ public final class BackendAccessor: Sendable {
 
     /// Maps the grant pages of `buffers` (`total` pages) in one
     /// hypercall; returns them in buffer order, in one array.
-    private func mapGrantPages<Buffers: Collection<BufferRequest>>(of buffers: Buffers, pages total: Int) throws(BackendAccessError) -> [PageMapping] {
+    private func mapGrantPages<Buffers: Collection<BufferRequest>>(
+        of buffers: Buffers, pages total: Int
+    ) throws(BackendAccessError) -> [PageMapping] {
         var pages: [PageMapping] = []
         pages.reserveCapacity(total)
         try withUnsafeTemporaryAllocation(of: Hypercalls.MapRequest.self, capacity: total) { (requests) throws(BackendAccessError) in
