@@ -46,3 +46,39 @@ struct OnceReference<Instance: AnyObject & Sendable>: ~Copyable, Sendable {
         return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
     }
 }
+
+/// A fixed number of `OnceReference`s in one allocation: the chunk slots of
+/// a memory map, the frame slots of a grant table. Reaching a slot retains
+/// nothing, where loading an object out of an array (an array of objects
+/// each holding one `OnceReference`) retains and releases it every time.
+///
+/// `@unchecked Sendable`: the buffer is reached only through the slots'
+/// atomics, and lives exactly as long as this object.
+final class OnceReferences<Instance: AnyObject & Sendable>: @unchecked Sendable {
+    let count: Int
+    private let slots: UnsafeMutablePointer<OnceReference<Instance>>
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        for index in 0..<count { (slots + index).initialize(to: OnceReference()) }
+    }
+
+    deinit {
+        slots.deinitialize(count: count)
+        slots.deallocate()
+    }
+
+    func load(at index: Int) -> Instance? { slot(index).pointee.load() }
+
+    /// Runs `body` with the instance at `index` unretained, if one is
+    /// stored (see `OnceReference.withInstance`).
+    func withInstance<R>(at index: Int, _ body: (Instance) -> R) -> R? { slot(index).pointee.withInstance(body) }
+
+    func storeIfNil(_ instance: Instance, at index: Int) -> Instance { slot(index).pointee.storeIfNil(instance) }
+
+    private func slot(_ index: Int) -> UnsafeMutablePointer<OnceReference<Instance>> {
+        precondition(index >= 0 && index < count, "slot \(index) beyond \(count)")
+        return slots + index
+    }
+}

@@ -27,6 +27,27 @@ import Testing
         try ops.unmap(address, length: 6000, direction: .toDevice)
     }
 
+    /// Accesses inside one page of a longer buffer, at its edges, across
+    /// pages and empty at the end all land where the guest sees them.
+    @Test func accessesAnywhereInAMultiPageBuffer() throws {
+        let system = try System()
+        let ops = GrantDMAOps(guest: system.guest, backend: System.backendID)
+        let buffer = try system.guest.pages.allocate(pages: 3).address.advanced(by: 0x300)
+        let length = 3 * 4096 - 0x300
+        let address = try ops.map(buffer, length: length, direction: .bidirectional)
+        let accessor = BackendAccessor(backend: system.backend, frontend: System.guestID)
+        let mapping = try accessor.map(address, length: length, access: .writable)
+        for (offset, count) in [(0, 8), (0xcf8, 8), (0xd00, 8), (0x1cfe, 4), (0x1d00, 16), (length - 1, 1), (length, 0), (0xcfc, 0x1008)] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: offset + $0 * 3) }
+            try mapping.write(at: offset, bytes: bytes)
+            #expect(try system.guest.memory.read(at: buffer.advanced(by: offset), count: count) == bytes)
+            #expect(try mapping.read(at: offset, count: count) == bytes)
+        }
+        #expect(throws: MemoryFault.outOfBounds(offset: length, count: 1, limit: length)) { try mapping.read(at: length, count: 1) }
+        accessor.unmap(mapping)
+        try ops.unmap(address, length: length, direction: .bidirectional)
+    }
+
     @Test func deviceReadableBuffersAreMappedReadOnly() throws {
         let system = try System()
         let (ref, _) = try system.grantedPage(access: .readOnly)

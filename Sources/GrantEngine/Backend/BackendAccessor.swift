@@ -31,6 +31,20 @@ public enum BackendAccessError: Error, Hashable, Sendable, CustomStringConvertib
     }
 }
 
+/// One buffer of a request as a backend found it (a descriptor): where
+/// it is, how long, and what the device may do with it.
+public struct BufferRequest: Hashable, Sendable {
+    public var address: DMAAddress
+    public var length: Int
+    public var access: Access
+
+    public init(address: DMAAddress, length: Int, access: Access) {
+        self.address = address
+        self.length = length
+        self.access = access
+    }
+}
+
 /// What a backend accessor did.
 public struct AccessStatistics: Hashable, Sendable {
     /// Grant pages mapped (elements of map hypercalls).
@@ -74,8 +88,12 @@ public final class BackendAccessor: Sendable {
     private let hypercalls: Hypercalls
     private let log: EventLog
     private let regions = Lock<[Region]>([])
-    /// Lets request maps skip the region lock while there are no regions.
-    private let regionCount = Atomic<Int>(0)
+    /// The refs all long-lived regions lie within: the first in the low 32
+    /// bits, one past the last in the high 32; 0 while there are none. A
+    /// request buffer outside it is in no region, so looking it up takes
+    /// no lock (a grant device's request refs never are: they come and go,
+    /// its rings stay).
+    private let regionSpan = Atomic<UInt64>(0)
     private let foreignCache = Lock(ForeignMappingCache())
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
@@ -101,11 +119,13 @@ public final class BackendAccessor: Sendable {
 
     // MARK: Per-request buffers
 
-    /// Maps the buffer of `length` bytes at `address` for one request.
+    /// Maps the buffer of `length` bytes at `address` for one request (its
+    /// grant pages in one map hypercall, as gntdev maps a buffer).
     public func map(_ address: DMAAddress, length: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
         let pages = try pageCount(address, length: length)
         if address.isGrant {
-            if let borrowed = borrowFromRegion(address, length: length, pages: pages, access: access) {
+            if mayBeInRegion(address, pages: pages),
+               let borrowed = regions.withLock({ borrow(address, length: length, pages: pages, access: access, from: $0) }) {
                 add(.withoutHypercall)
                 return borrowed
             }
@@ -113,18 +133,60 @@ public final class BackendAccessor: Sendable {
             requestMappings.wrappingAdd(1, ordering: .relaxed)
             return mapping
         }
-        let mapping = try mapForeign(address, length: length, pages: pages, access: access)
+        let mapping = try mapForeign(address, length: length, access: access)
         add(.withoutHypercall)
         return mapping
+    }
+
+    /// Maps the buffers of one request and appends their mappings to
+    /// `mapped`, in order. As blkback does with a request's segments, every
+    /// buffer is checked before any is mapped, and the grant pages no
+    /// long-lived region holds are then mapped in one map hypercall (Xen
+    /// still checks each page on its own). On a refusal nothing stays
+    /// mapped, `mapped` is as it was, and the first refusal in buffer
+    /// order is thrown.
+    public func map(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
+        let start = mapped.count
+        do throws(BackendAccessError) {
+            var grantPages = 0
+            var onlyFreshGrants = true
+            for buffer in buffers {
+                let pages = try pageCount(buffer.address, length: buffer.length)
+                guard buffer.address.isGrant else {
+                    onlyFreshGrants = false
+                    continue
+                }
+                grantPages += pages
+                if mayBeInRegion(buffer.address, pages: pages) { onlyFreshGrants = false }
+            }
+            if onlyFreshGrants {
+                // Every request of a grant device: the list itself drives
+                // the map, no placeholders.
+                let pages = try mapGrantPages(of: buffers, pages: grantPages)
+                var next = pages.startIndex
+                for buffer in buffers {
+                    let count = XenPage.count(offset: buffer.address.pageOffset, length: buffer.length)
+                    mapped.append(BufferMapping(
+                        address: buffer.address, length: buffer.length, access: buffer.access, pages: pages[next..<(next + count)],
+                        ownsPages: true))
+                    next += count
+                }
+                requestMappings.wrappingAdd(buffers.count, ordering: .relaxed)
+                return
+            }
+            try placeAndMapForeign(buffers, into: &mapped)
+            guard grantPages > 0 else { return }
+            try mapGrantPlaceholders(in: &mapped, from: start, pages: grantPages)
+        } catch {
+            mapped.removeSubrange(start...)
+            throw error
+        }
     }
 
     /// Unmaps request buffers in one hypercall (batches of 32, one flush
     /// each). Borrowed pages stay mapped.
     @discardableResult
     public func unmap(_ buffers: [BufferMapping]) -> Hypercalls.UnmapResult {
-        // The handles gathered into one array of the final size: walking
-        // nested lazy views, or copying each page mapping (two retains and
-        // releases) into a growing array, cost more than the unmaps.
         var owned = 0, pageCount = 0
         for buffer in buffers where buffer.ownsPages {
             owned += 1
@@ -133,15 +195,23 @@ public final class BackendAccessor: Sendable {
         // Borrowed and cached buffers (every buffer of a direct device) need
         // no unmap at all: no gathering, no hypercall.
         guard owned > 0 else { return Hypercalls.UnmapResult() }
-        var handles: [MapHandle] = []
-        handles.reserveCapacity(pageCount)
-        for buffer in buffers where buffer.ownsPages {
-            for index in buffer.pages.indices {
-                if let handle = buffer.pages[index].handle { handles.append(handle) }
-            }
-        }
         requestMappings.wrappingSubtract(owned, ordering: .relaxed)
-        return unmapHandles(handles)
+        // The handles gathered in place, by index: walking nested lazy
+        // views, or copying each page mapping (two retains and releases)
+        // into a growing array, cost more than the unmaps.
+        return withUnsafeTemporaryAllocation(of: MapHandle.self, capacity: pageCount) { handles in
+            guard let base = handles.baseAddress else { return Hypercalls.UnmapResult() }
+            var count = 0
+            for buffer in buffers where buffer.ownsPages {
+                for index in buffer.pages.indices {
+                    if let handle = buffer.pages[index].handle {
+                        (base + count).initialize(to: handle)
+                        count += 1
+                    }
+                }
+            }
+            return unmapHandles(UnsafeBufferPointer(start: base, count: count))
+        }
     }
 
     @discardableResult
@@ -158,10 +228,17 @@ public final class BackendAccessor: Sendable {
     /// from this mapping.
     public func mapLongLived(_ address: DMAAddress, length: Int) throws(BackendAccessError) -> BufferMapping {
         let pages = try pageCount(address, length: length)
-        guard address.isGrant else { return try mapForeign(address, length: length, pages: pages, access: .writable) }
+        guard address.isGrant else { return try mapForeign(address, length: length, access: .writable) }
         let mapping = try mapGrants(address, length: length, pages: pages, access: .writable)
-        regions.withLock { $0.append(Region(first: address.grantRef, mapping: mapping)) }
-        regionCount.wrappingAdd(1, ordering: .releasing)
+        regions.withLock { regions in
+            regions.append(Region(first: address.grantRef, mapping: mapping))
+            var (low, high) = (UInt64(UInt32.max), UInt64(0))
+            for region in regions {
+                low = min(low, UInt64(region.first.rawValue))
+                high = max(high, UInt64(region.first.rawValue) + UInt64(region.mapping.pages.count))
+            }
+            regionSpan.store(low | min(high, UInt64(UInt32.max)) << 32, ordering: .releasing)
+        }
         return mapping
     }
 
@@ -187,7 +264,7 @@ public final class BackendAccessor: Sendable {
             defer { regions.removeAll() }
             return regions
         }
-        regionCount.store(0, ordering: .releasing)
+        regionSpan.store(0, ordering: .releasing)
         let result = unmapPages(taken.lazy.flatMap(\.mapping.pages))
         let foreign = foreignCache.withLock { $0.removeAll() }
         for mapping in foreign { _ = hypercalls.foreignUnmap(mapping) }
@@ -216,23 +293,126 @@ public final class BackendAccessor: Sendable {
         return pages
     }
 
-    /// Maps consecutive refs, one map operation per page; on a refusal the
-    /// pages already mapped are unmapped again.
+    /// Maps consecutive refs in one hypercall; on a refusal the pages
+    /// mapped are unmapped again.
     private func mapGrants(_ address: DMAAddress, length: Int, pages count: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
-        let first = address.grantRef
         var pages: [PageMapping] = []
         pages.reserveCapacity(count)
-        for index in 0..<count {
-            let ref = first.advanced(by: index)
-            do throws(GrantError) {
-                pages.append(try hypercalls.mapGrantRef(ref, of: frontend, access: access))
-                add(.grantMaps)
-            } catch {
-                unmapPages(pages)
-                throw .grant(ref, error)
+        let first = address.grantRef
+        try mapGrantPages((0..<count).lazy.map { Hypercalls.MapRequest(first.advanced(by: $0), access: access) }, into: &pages)
+        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: true)
+    }
+
+    /// Appends a mapping per buffer, in order: a view into a long-lived
+    /// region (one acquisition of the region lock for all), a foreign
+    /// mapping, or — for grant pages that need a map hypercall — a
+    /// placeholder without pages, which `mapGrantPlaceholders` fills.
+    private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
+        var served = 0
+        let borrowable = buffers.contains { buffer in
+            buffer.address.isGrant
+                && mayBeInRegion(buffer.address, pages: XenPage.count(offset: buffer.address.pageOffset, length: buffer.length))
+        }
+        if borrowable {
+            // Foreign maps wait until the region lock is released.
+            let start = mapped.count
+            served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
+            for index in start..<mapped.count where !mapped[index].address.isGrant {
+                let buffer = mapped[index]
+                mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
+                served += 1
+            }
+        } else {
+            for buffer in buffers {
+                if buffer.address.isGrant {
+                    mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
+                } else {
+                    mapped.append(try mapForeign(buffer.address, length: buffer.length, access: buffer.access))
+                    served += 1
+                }
             }
         }
-        return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: true)
+        if served > 0 { add(.withoutHypercall, served) }
+    }
+
+    /// Appends each buffer borrowed from `regions`, or a placeholder;
+    /// returns how many were borrowed.
+    private func place(_ buffers: [BufferRequest], into mapped: inout [BufferMapping], borrowingFrom regions: [Region]) -> Int {
+        var borrowed = 0
+        for buffer in buffers {
+            let (address, length, access) = (buffer.address, buffer.length, buffer.access)
+            let pages = XenPage.count(offset: address.pageOffset, length: length)
+            if address.isGrant, let view = borrow(address, length: length, pages: pages, access: access, from: regions) {
+                mapped.append(view)
+                borrowed += 1
+            } else {
+                mapped.append(.placeholder(address, length: length, access: access))
+            }
+        }
+        return borrowed
+    }
+
+    /// Maps the grant pages of the placeholders in `mapped` from `start`
+    /// (`total` pages) in one hypercall, into one array the buffers share.
+    private func mapGrantPlaceholders(in mapped: inout [BufferMapping], from start: Int, pages total: Int) throws(BackendAccessError) {
+        let placeholders = mapped[start...].lazy.filter(\.isPlaceholder).map {
+            BufferRequest(address: $0.address, length: $0.length, access: $0.access)
+        }
+        let pages = try mapGrantPages(of: placeholders, pages: total)
+        var owned = 0
+        mapped.withUnsafeMutableBufferPointer { buffers in
+            var next = pages.startIndex
+            for index in start..<buffers.count where buffers[index].isPlaceholder {
+                let (address, length, access) = (buffers[index].address, buffers[index].length, buffers[index].access)
+                let count = XenPage.count(offset: address.pageOffset, length: length)
+                buffers[index] = BufferMapping(
+                    address: address, length: length, access: access, pages: pages[next..<(next + count)], ownsPages: true)
+                next += count
+                owned += 1
+            }
+        }
+        requestMappings.wrappingAdd(owned, ordering: .relaxed)
+    }
+
+    /// Maps the grant pages of `buffers` (`total` pages) in one
+    /// hypercall; returns them in buffer order, in one array.
+    private func mapGrantPages<Buffers: Collection<BufferRequest>>(
+        of buffers: Buffers, pages total: Int
+    ) throws(BackendAccessError) -> [PageMapping] {
+        var pages: [PageMapping] = []
+        pages.reserveCapacity(total)
+        try withUnsafeTemporaryAllocation(of: Hypercalls.MapRequest.self, capacity: total) { (requests) throws(BackendAccessError) in
+            guard let base = requests.baseAddress else { return }
+            var count = 0
+            for buffer in buffers {
+                let first = buffer.address.grantRef
+                for page in 0..<XenPage.count(offset: buffer.address.pageOffset, length: buffer.length) {
+                    precondition(count < total, "more grant pages than counted")
+                    (base + count).initialize(to: Hypercalls.MapRequest(first.advanced(by: page), access: buffer.access))
+                    count += 1
+                }
+            }
+            try mapGrantPages(UnsafeBufferPointer(start: base, count: count), into: &pages)
+        }
+        return pages
+    }
+
+    /// Maps grant pages of the frontend in one hypercall and appends them
+    /// to `pages`; on a refusal the pages it mapped are unmapped again and
+    /// the first refusal is thrown.
+    private func mapGrantPages<Requests: Collection<Hypercalls.MapRequest>>(
+        _ requests: Requests, into pages: inout [PageMapping]
+    ) throws(BackendAccessError) {
+        let first = pages.count
+        var collector = PageCollector(pages: pages)
+        pages = []
+        hypercalls.mapGrantRefs(requests, of: frontend, into: &collector)
+        pages = collector.pages
+        add(.grantMaps, pages.count - first)
+        guard let refusal = collector.firstRefusal else { return }
+        unmapPages(pages[first...])
+        pages.removeSubrange(first...)
+        throw .grant(requests[requests.index(requests.startIndex, offsetBy: refusal.index)].ref, refusal.error)
     }
 
     @discardableResult
@@ -240,33 +420,41 @@ public final class BackendAccessor: Sendable {
         unmapHandles(pages.compactMap(\.handle))
     }
 
-    private func unmapHandles(_ handles: [MapHandle]) -> Hypercalls.UnmapResult {
+    private func unmapHandles<C: Collection<MapHandle>>(_ handles: C) -> Hypercalls.UnmapResult {
         let result = hypercalls.unmapGrantRefs(handles)
         add(.grantUnmaps, result.unmapped)
         add(.unmapFlushes, result.flushes)
         return result
     }
 
-    /// A request buffer inside a long-lived region: a view of its pages.
-    private func borrowFromRegion(_ address: DMAAddress, length: Int, pages: Int, access: Access) -> BufferMapping? {
-        guard regionCount.load(ordering: .acquiring) > 0 else { return nil }
+    /// Whether the `pages` grant pages from `address` reach into the span
+    /// of the long-lived regions (and so may lie in one).
+    private func mayBeInRegion(_ address: DMAAddress, pages: Int) -> Bool {
+        let span = regionSpan.load(ordering: .acquiring)
+        guard span != 0 else { return false }
+        let first = UInt64(address.grantRef.rawValue)
+        return first < span >> 32 && first + UInt64(pages) > span & 0xffff_ffff
+    }
+
+    /// A request buffer inside one of `regions`: a view of its pages. The
+    /// regions are read in place (copying one retains its pages).
+    private func borrow(_ address: DMAAddress, length: Int, pages: Int, access: Access, from regions: [Region]) -> BufferMapping? {
         let first = address.grantRef.rawValue
-        return regions.withLock { regions in
-            for region in regions {
-                let regionFirst = region.first.rawValue
-                guard first >= regionFirst, UInt64(first - regionFirst) + UInt64(pages) <= UInt64(region.mapping.pages.count) else {
-                    continue
-                }
-                let start = region.mapping.pages.startIndex + Int(first - regionFirst)
-                return BufferMapping(address: address, length: length, access: access,
-                                     pages: region.mapping.pages[start..<(start + pages)], ownsPages: false)
+        for index in regions.indices {
+            let regionFirst = regions[index].first.rawValue
+            guard first >= regionFirst, UInt64(first - regionFirst) + UInt64(pages) <= UInt64(regions[index].mapping.pages.count) else {
+                continue
             }
-            return nil
+            let start = regions[index].mapping.pages.startIndex + Int(first - regionFirst)
+            return BufferMapping(address: address, length: length, access: access,
+                                 pages: regions[index].mapping.pages[start..<(start + pages)], ownsPages: false)
         }
+        return nil
     }
 
     /// Guest-physical pages through cached foreign mappings.
-    private func mapForeign(_ address: DMAAddress, length: Int, pages count: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
+    private func mapForeign(_ address: DMAAddress, length: Int, access: Access) throws(BackendAccessError) -> BufferMapping {
+        let count = XenPage.count(offset: address.pageOffset, length: length)
         let start = address.guestAddress
         if let window = foreignWindow, !window.contains(start, length: length) {
             let error = BackendAccessError.outsideWindow(address, length: length, window: window)
@@ -299,5 +487,17 @@ public final class BackendAccessor: Sendable {
         }
         foreignCache.withLock { $0.remember(pages[...], from: start.frame, generation: generation) }
         return BufferMapping(address: address, length: length, access: access, pages: pages[...], ownsPages: false)
+    }
+}
+
+/// Collects the pages a map hypercall mapped, and its first refusal.
+private struct PageCollector: MapOutcomes {
+    var pages: [PageMapping]
+    var firstRefusal: (index: Int, error: GrantError)?
+
+    mutating func mapped(_ index: Int, _ page: consuming PageMapping) { pages.append(page) }
+
+    mutating func refused(_ index: Int, _ error: GrantError) {
+        if firstRefusal == nil { firstRefusal = (index, error) }
     }
 }

@@ -19,13 +19,26 @@ public struct BufferMapping: MemoryAccess, Sendable {
     /// with it), rather than borrowed from a long-lived or cached mapping.
     public let ownsPages: Bool
 
+    /// A buffer of a request whose pages are still being mapped: its place
+    /// in the request's list until the map hypercall fills it.
+    static func placeholder(_ address: DMAAddress, length: Int, access: Access) -> BufferMapping {
+        BufferMapping(address: address, length: length, access: access, pages: [], ownsPages: false)
+    }
+
+    /// Whether this is a placeholder: a mapped buffer has at least a page.
+    var isPlaceholder: Bool { pages.isEmpty }
+
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
         try check(.read, offset: offset, count: buffer.count)
-        // A plain loop, not a closure walk: a closure capturing `self`
-        // copied the buffer and its page mappings for every 4 KiB piece.
         // Through each page's unretained view (no reference counting); a
         // refused access is repeated through the page mapping, which
         // throws and logs the fault.
+        if let (index, pageOffset) = onePage(offset: offset, count: buffer.count) {
+            if !pages[index].unretained.read(at: pageOffset, into: buffer) { try pages[index].read(at: pageOffset, into: buffer) }
+            return
+        }
+        // A plain loop, not a closure walk: a closure capturing `self`
+        // copied the buffer and its page mappings for every 4 KiB piece.
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
             let part = UnsafeMutableRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
             let index = pages.startIndex + piece.page
@@ -37,6 +50,10 @@ public struct BufferMapping: MemoryAccess, Sendable {
 
     public func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
         try check(.write, offset: offset, count: buffer.count)
+        if let (index, pageOffset) = onePage(offset: offset, count: buffer.count) {
+            if !pages[index].unretained.write(at: pageOffset, from: buffer) { try pages[index].write(at: pageOffset, from: buffer) }
+            return
+        }
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
             let part = UnsafeRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
             let index = pages.startIndex + piece.page
@@ -46,17 +63,38 @@ public struct BufferMapping: MemoryAccess, Sendable {
         }
     }
 
+    /// The page index and the offset in it of a non-empty access that
+    /// stays inside one page (every ring access, most headers): it needs
+    /// no walk over pieces.
+    private func onePage(offset: Int, count: Int) -> (index: Int, pageOffset: Int)? {
+        let position = address.pageOffset + offset
+        let pageOffset = position & (XenPage.size - 1)
+        guard count > 0, pageOffset + count <= XenPage.size else { return nil }
+        return (pages.startIndex + position >> XenPage.shift, pageOffset)
+    }
+
     /// The buffer's own bounds and access; each page checks its mapping.
+    /// Passing is one test; a refusal is worked out and logged out of
+    /// line.
     private func check(_ operation: GrantEvent.Operation, offset: Int, count: Int) throws(MemoryFault) {
+        guard offset >= 0, count >= 0, offset <= length, count <= length - offset, operation == .read || access == .writable else {
+            throw refusal(operation, offset: offset, count: count)
+        }
+    }
+
+    /// The fault of an access `check` refuses, logged.
+    private func refusal(_ operation: GrantEvent.Operation, offset: Int, count: Int) -> MemoryFault {
+        let fault: MemoryFault
         do throws(MemoryFault) {
             try checkBounds(offset: offset, count: count, limit: length)
-            guard operation == .read || access == .writable else { throw .readOnly }
+            fault = .readOnly
         } catch {
-            if let first = pages.first {
-                first.slot.log.record(error, operation, caller: first.mapper, target: first.owner,
-                                      location: .address(address.advanced(by: max(offset, 0))))
-            }
-            throw error
+            fault = error
         }
+        if let first = pages.first {
+            first.slot.log.record(fault, operation, caller: first.mapper, target: first.owner,
+                                  location: .address(address.advanced(by: max(offset, 0))))
+        }
+        return fault
     }
 }

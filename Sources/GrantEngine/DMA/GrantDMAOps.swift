@@ -13,12 +13,18 @@ public final class GrantDMAOps: DMAOps {
     public let kind = DMAKind.grant
     public let backend: DomainID
     private let guest: Domain
+    /// The guest's grant table and memory, held here: reaching them through
+    /// `guest` on every map retained and released them.
+    private let grants: GuestGrantTable
+    private let memory: GuestMemory
     private let broken = Atomic<Bool>(false)
     let counters = DMACounters()
 
     public init(guest: Domain, backend: DomainID) {
         self.guest = guest
         self.backend = backend
+        grants = guest.grants
+        memory = guest.memory
     }
 
     public var isBroken: Bool { broken.load(ordering: .acquiring) }
@@ -54,7 +60,7 @@ public final class GrantDMAOps: DMAOps {
 
     public func map(_ buffer: GuestAddress, length: Int, direction: DMADirection) throws(DMAError) -> DMAAddress {
         try requireWorking()
-        try guest.memory.requireRAM(buffer, length: length)
+        try memory.requireRAM(buffer, length: length)
         let pages = XenPage.count(offset: buffer.pageOffset, length: length)
         let ref = try grant(buffer.frame, pages: pages, access: direction.deviceAccess)
         counters.add(.maps)
@@ -78,12 +84,12 @@ public final class GrantDMAOps: DMAOps {
     func grant(_ first: FrameNumber, pages: Int, access: Access) throws(DMAError) -> GrantRef {
         let ref: GrantRef
         do throws(GrantAllocationError) {
-            ref = try guest.grants.allocateRun(count: pages)
+            ref = try grants.allocateRun(count: pages)
         } catch {
             throw .outOfGrants(error)
         }
         for page in 0..<pages {
-            guest.grants.grantForeignAccess(ref.advanced(by: page), to: backend, frame: first.advanced(by: page), access: access)
+            grants.grantForeignAccess(ref.advanced(by: page), to: backend, frame: first.advanced(by: page), access: access)
         }
         counters.add(.grantsIssued, pages)
         return ref
@@ -93,13 +99,13 @@ public final class GrantDMAOps: DMAOps {
     /// first that stays in use: broken, nothing freed, `leakingPages`
     /// pages counted as leaked.
     func end(_ first: GrantRef, count: Int, leakingPages: Int) throws(DMAError) {
-        for index in 0..<count where !guest.grants.endForeignAccess(first.advanced(by: index)) {
+        for index in 0..<count where !grants.endForeignAccess(first.advanced(by: index)) {
             broken.store(true, ordering: .releasing)
             counters.add(.grantsLeaked, count)
             counters.add(.pagesLeaked, leakingPages)
             throw .grantStillInUse(first.advanced(by: index))
         }
-        guest.grants.freeRun(first, count: count)
+        grants.freeRun(first, count: count)
         counters.add(.grantsReleased, count)
     }
 }

@@ -82,7 +82,9 @@ struct GrantFreeList {
     private mutating func popHead() -> UInt32 {
         let ref = head
         clearBit(ref)
-        if tail == .entry(ref) { tail = .head }
+        // Pattern matches, not `==`: the synthesized equality of the
+        // optional enum cost more than the rest of the pop.
+        if case .entry(let linked)? = tail, linked == ref { tail = .head }
         head = next[Int(ref)]
         next[Int(ref)] = Self.listEnd
         freeCount -= 1
@@ -170,7 +172,7 @@ struct GrantFreeList {
         next[Int(ref)] = head
         head = ref
         if freeCount == 0 { lastFree = ref }
-        if tail == .head { tail = .entry(ref) }
+        if case .head? = tail { tail = .entry(ref) }
         freeCount += 1
         setBit(ref)
     }
@@ -178,7 +180,11 @@ struct GrantFreeList {
     /// Frees a run from its last ref down to its first, so the run ends up
     /// in ascending order at the head (`gnttab_free_grant_reference_seq`).
     mutating func putRun(_ first: UInt32, count: Int) {
-        for offset in stride(from: count - 1, through: 0, by: -1) { put(first + UInt32(offset)) }
+        var offset = count
+        while offset > 0 {
+            offset -= 1
+            put(first + UInt32(offset))
+        }
     }
 
     // MARK: Growth

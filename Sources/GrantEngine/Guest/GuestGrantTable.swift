@@ -28,23 +28,29 @@ public final class GuestGrantTable: Sendable {
 
     /// One ref (`gnttab_alloc_grant_references(1)`).
     public func allocate() throws(GrantAllocationError) -> GrantRef {
-        try state.withLock { (state: inout State) throws(GrantAllocationError) -> GrantRef in
-            GrantRef(try state.free.takeOne(grow: table.grow))
-        }
+        try allocating { (free, grow) throws(GrantAllocationError) in GrantRef(try free.takeOne(grow: grow)) }
     }
 
     /// `count` refs in no particular order (classic PV drivers).
     public func allocate(count: Int) throws(GrantAllocationError) -> [GrantRef] {
-        try state.withLock { (state: inout State) throws(GrantAllocationError) -> [GrantRef] in
-            try state.free.take(count, grow: table.grow).map(GrantRef.init(rawValue:))
-        }
+        try allocating { (free, grow) throws(GrantAllocationError) in try free.take(count, grow: grow).map(GrantRef.init(rawValue:)) }
     }
 
     /// `count` consecutive refs, returning the first
     /// (`gnttab_alloc_grant_reference_seq`).
     public func allocateRun(count: Int) throws(GrantAllocationError) -> GrantRef {
-        try state.withLock { (state: inout State) throws(GrantAllocationError) -> GrantRef in
-            GrantRef(try state.free.takeRun(count, grow: table.grow))
+        try allocating { (free, grow) throws(GrantAllocationError) in GrantRef(try free.takeRun(count, grow: grow)) }
+    }
+
+    /// Runs `body` on the locked allocator with a way to grow the table.
+    /// That way captures the table unretained: this object holds it for
+    /// the call, and a retained capture cost a retain and a release per
+    /// allocation.
+    private func allocating<R>(
+        _ body: (inout GrantFreeList, (Int) -> Bool) throws(GrantAllocationError) -> R
+    ) throws(GrantAllocationError) -> R {
+        try state.withLock { (state: inout State) throws(GrantAllocationError) -> R in
+            try body(&state.free) { [unowned(unsafe) table] frames in table.grow(to: frames) }
         }
     }
 

@@ -11,15 +11,25 @@ public struct GrantPolicy: Sendable {
     }
 
     private let decide: @Sendable (Request) -> Bool
+    /// Set for `allowAll` only: every check then answers without calling
+    /// (and retaining) a closure — the default policy is on every map and
+    /// unmap.
+    private let allowsEverything: Bool
 
     /// A policy that allows what `decide` returns true for.
     public init(_ decide: @escaping @Sendable (Request) -> Bool) {
         self.decide = decide
+        allowsEverything = false
     }
 
-    public static let allowAll = GrantPolicy { _ in true }
+    private init(allowingEverything: ()) {
+        decide = { _ in true }
+        allowsEverything = true
+    }
 
-    public func allows(_ request: Request) -> Bool { decide(request) }
+    public static let allowAll = GrantPolicy(allowingEverything: ())
+
+    public func allows(_ request: Request) -> Bool { allowsEverything || decide(request) }
 }
 
 /// How to build a domain.
@@ -138,7 +148,7 @@ public final class Hypervisor: Sendable {
         domains.withLock { $0[Int(record.id.rawValue)] = nil }
         record.isAlive.store(false, ordering: .releasing)
         let taken = record.maptrack.takeAll()
-        for mapping in taken { mapping.slot.revoke(mapping.token, on: mapping.frame) }
+        for mapping in taken { mapping.revoke() }
         for mapping in taken { mapping.granter.unpin(mapping.ref, readOnly: mapping.readOnly) }
         record.foreign.revokeAll()
     }

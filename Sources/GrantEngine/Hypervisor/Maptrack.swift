@@ -37,47 +37,107 @@ final class Maptrack: Sendable {
 
     struct Entry {
         var inUse = false
+        /// The granter (Xen's maptrack entry keeps its domid): the unmap's
+        /// policy check names it without reaching the granter's table.
+        var domain = DomainID(0)
+        /// Strong while in use: the granter's table outlives the granter
+        /// until its mappings are unmapped.
         var granter: GrantTable?
         var ref = GrantRef(0)
         var readOnly = false
-        var frame: Frame?
+        /// Not retained: the mapping's pin holds the frame (Xen's page
+        /// reference, in the granter's active entry) from the map until the
+        /// unmap has revoked the mapping and dropped the pin.
+        var frame: Unmanaged<Frame>?
         var generation: UInt64 = 0
         let slot: MapSlot
+        /// `slot` again, unretained, for the hot paths (the entry holds it
+        /// for as long as the table lives).
+        let unretainedSlot: Unmanaged<MapSlot>
         /// Next free handle (the free list is linked through the entries).
         var next = Maptrack.none
 
+        init(slot: MapSlot, next: UInt32) {
+            self.slot = slot
+            unretainedSlot = .passUnretained(slot)
+            self.next = next
+        }
+
         var liveToken: UInt64 { generation << 1 | 1 }
+
+        /// Records a new mapping in this free entry and makes its slot
+        /// live; returns the mapping's token.
+        mutating func record(granter table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Unmanaged<Frame>) -> UInt64 {
+            inUse = true
+            domain = table.owner
+            granter = table
+            self.ref = ref
+            self.readOnly = readOnly
+            self.frame = frame
+            generation &+= 1
+            let token = liveToken
+            unretainedSlot._withUnsafeGuaranteedRef { $0.activate(token) }
+            return token
+        }
+
+        /// Marks the entry unmapped and hands its mapping over (the
+        /// granter's table moves out); nil if it maps nothing.
+        mutating func takeMapping(_ handle: MapHandle) -> Taken? {
+            guard let table = granter.take(), let frame = frame.take() else { return nil }
+            inUse = false
+            return Taken(
+                handle: handle, granter: table, ref: ref, readOnly: readOnly, frame: frame, slot: unretainedSlot, token: liveToken)
+        }
     }
 
     /// What a map hands back: the handle and what an access through the
-    /// new mapping needs (not the granter: only the unmap needs it).
+    /// new mapping needs (not the granter: only the unmap needs it). The
+    /// frame and slot are not retained (the pin holds the frame, the table
+    /// its slots): the page mapping made from them retains them.
     struct Mapped {
         let handle: MapHandle
-        let frame: Frame
-        let slot: MapSlot
+        let frame: Unmanaged<Frame>
+        let slot: Unmanaged<MapSlot>
         let token: UInt64
     }
 
-    /// One mapping as an unmap takes it out again.
+    /// One mapping as an unmap takes it out again, for the call that
+    /// unmaps it: the granter's table moved out of the entry; the frame and
+    /// slot not retained — the pin holds the frame until this call drops
+    /// it, and an entry's slot lives as long as the table.
     struct Taken {
         let handle: MapHandle
         let granter: GrantTable
         let ref: GrantRef
         let readOnly: Bool
-        let frame: Frame
-        let slot: MapSlot
+        let frame: Unmanaged<Frame>
+        let slot: Unmanaged<MapSlot>
         let token: UInt64
+
+        /// Ends the mapping: its slot drops the token under the frame's
+        /// lock, waiting out accesses in flight.
+        func revoke() { Self.revoke(slot, token, on: frame) }
+
+        /// `revoke()` from the fields, for loops over a batch: calling a
+        /// method on an element copied it (a retain and a release of the
+        /// granter).
+        static func revoke(_ slot: Unmanaged<MapSlot>, _ token: UInt64, on frame: Unmanaged<Frame>) {
+            slot._withUnsafeGuaranteedRef { slot in frame._withUnsafeGuaranteedRef { slot.revoke(token, on: $0) } }
+        }
     }
 
-    private struct State {
-        var entries: [Entry] = []
-        var head = Maptrack.none
-        var tail = Maptrack.none
+    /// The table's state, reachable only with its lock held
+    /// (`withHandles`), so the maps or unmaps of one hypercall can share
+    /// one acquisition.
+    struct Handles {
+        fileprivate var entries: [Entry] = []
+        fileprivate var head = Maptrack.none
+        fileprivate var tail = Maptrack.none
     }
 
     let maxFrames: Int
     private let log: EventLog
-    private let state = Lock(State())
+    private let state = Lock(Handles())
 
     init(maxFrames: Int, log: EventLog) {
         self.maxFrames = maxFrames
@@ -87,73 +147,66 @@ final class Maptrack: Sendable {
     /// Most mappings the domain can hold at once.
     var capacity: Int { max(maxFrames * Self.entriesPerFrame - 1, 0) }
 
-    /// Takes a handle and runs `pin` (the granter-side checks) while holding
-    /// it; on success records the mapping, on failure gives the handle back
-    /// (to the tail, as Xen does).
+    /// Runs `body` holding the table's lock, for `map(in:_:)` and
+    /// `take(_:in:permit:)`.
+    func withHandles<R, E: Error>(_ body: (inout Handles) throws(E) -> R) throws(E) -> R {
+        try state.withLock(body)
+    }
+
+    /// Takes a handle and runs `pin` (the granter-side checks on `ref` of
+    /// `table`) while holding it; on success records the mapping, on
+    /// failure gives the handle back (to the tail, as Xen does). `handles`
+    /// must be this table's (from `withHandles`).
     func map(
-        _ pin: () throws(GrantError) -> (table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Frame)
+        in handles: inout Handles, of table: GrantTable, ref: GrantRef, readOnly: Bool, _ pin: () throws(GrantError) -> Unmanaged<Frame>
     ) throws(GrantError) -> Mapped {
-        try state.withLock { (state: inout State) throws(GrantError) -> Mapped in
-            guard let handle = takeHandle(&state) else {
-                throw .maptrackFull(limit: capacity)
-            }
-            let pinned: (table: GrantTable, ref: GrantRef, readOnly: Bool, frame: Frame)
-            do throws(GrantError) {
-                pinned = try pin()
-            } catch {
-                Self.putHandle(&state, handle)
-                throw error
-            }
-            let index = Int(handle)
-            state.entries[index].inUse = true
-            state.entries[index].granter = pinned.table
-            state.entries[index].ref = pinned.ref
-            state.entries[index].readOnly = pinned.readOnly
-            state.entries[index].frame = pinned.frame
-            state.entries[index].generation &+= 1
-            let token = state.entries[index].liveToken
-            state.entries[index].slot.activate(token)
-            return Mapped(handle: MapHandle(handle), frame: pinned.frame, slot: state.entries[index].slot, token: token)
+        guard let handle = takeHandle(&handles) else {
+            throw .maptrackFull(limit: capacity)
         }
+        let frame: Unmanaged<Frame>
+        do throws(GrantError) {
+            frame = try pin()
+        } catch {
+            Self.putHandle(&handles, handle)
+            throw error
+        }
+        // One access of the entry (each `entries[i].field = …` checked the
+        // array's uniqueness again).
+        let index = Int(handle)
+        let token = handles.entries[index].record(granter: table, ref: ref, readOnly: readOnly, frame: frame)
+        return Mapped(handle: MapHandle(handle), frame: frame, slot: handles.entries[index].unretainedSlot, token: token)
     }
 
     /// Marks `handle` unmapped, returns it to the tail of the free list (as
     /// Xen does before the flush: a reused handle gets a new token, so the
     /// old mapping stays dead) and returns what it mapped; `badHandle` when
-    /// the handle is beyond the table or not in use.
+    /// the handle is beyond the table or not in use. `handles` must be this
+    /// table's (from `withHandles`).
     ///
     /// `permit` is asked, with the granter, before anything changes (the
     /// security policy's unmap hook).
-    func take(_ handle: MapHandle, permit: (DomainID) throws(GrantError) -> Void) throws(GrantError) -> Taken {
-        try state.withLock { (state: inout State) throws(GrantError) -> Taken in
-            let index = Int(handle.rawValue)
-            guard index < state.entries.count, state.entries[index].inUse, let granter = state.entries[index].granter else {
-                throw .badHandle(handle)
-            }
-            try permit(granter.owner)
-            guard let taken = Self.take(&state, index) else { throw .badHandle(handle) }
-            return taken
-        }
+    func take(_ handle: MapHandle, in handles: inout Handles, permit: (DomainID) throws(GrantError) -> Void) throws(GrantError) -> Taken {
+        let index = Int(handle.rawValue)
+        guard index < handles.entries.count, handles.entries[index].inUse else { throw .badHandle(handle) }
+        try permit(handles.entries[index].domain)
+        guard let taken = Self.take(&handles, index) else { throw .badHandle(handle) }
+        return taken
     }
 
     /// Takes every live mapping (the domain is being destroyed).
     func takeAll() -> [Taken] {
-        state.withLock { state in
-            state.entries.indices.filter { state.entries[$0].inUse }.compactMap { Self.take(&state, $0) }
+        state.withLock { handles in
+            handles.entries.indices.filter { handles.entries[$0].inUse }.compactMap { Self.take(&handles, $0) }
         }
     }
 
-    private static func take(_ state: inout State, _ index: Int) -> Taken? {
-        guard let granter = state.entries[index].granter.take(), let frame = state.entries[index].frame.take() else { return nil }
-        state.entries[index].inUse = false
+    private static func take(_ state: inout Handles, _ index: Int) -> Taken? {
+        guard let taken = state.entries[index].takeMapping(MapHandle(UInt32(index))) else { return nil }
         Self.putHandle(&state, UInt32(index))
-        return Taken(
-            handle: MapHandle(UInt32(index)), granter: granter, ref: state.entries[index].ref,
-            readOnly: state.entries[index].readOnly, frame: frame, slot: state.entries[index].slot,
-            token: state.entries[index].liveToken)
+        return taken
     }
 
-    private func takeHandle(_ state: inout State) -> UInt32? {
+    private func takeHandle(_ state: inout Handles) -> UInt32? {
         if state.head != Self.none {
             let next = state.entries[Int(state.head)].next
             if next != Self.none {
@@ -175,7 +228,7 @@ final class Maptrack: Sendable {
         return first
     }
 
-    private static func putHandle(_ state: inout State, _ handle: UInt32) {
+    private static func putHandle(_ state: inout Handles, _ handle: UInt32) {
         state.entries[Int(handle)].next = none
         if state.tail != none { state.entries[Int(state.tail)].next = handle }
         state.tail = handle

@@ -11,13 +11,13 @@ import Synchronization
 public final class GuestMemory: MemoryAccess, Sendable {
     /// The RAM banks, sorted by address, page-aligned, disjoint.
     public let banks: [GuestRegion]
-    private let directories: [FrameDirectory]
+    private let directory: FrameDirectory
     private let machine: MachineMemory
     private let resident = Atomic<Int>(0)
 
     init(banks: [GuestRegion], machine: MachineMemory) {
         self.banks = banks.sorted { $0.base < $1.base }
-        directories = self.banks.map { FrameDirectory(frames: $0.frameCount) }
+        directory = FrameDirectory(banks: self.banks)
         self.machine = machine
     }
 
@@ -45,9 +45,9 @@ public final class GuestMemory: MemoryAccess, Sendable {
     /// number is not RAM (Xen: an invalid gfn).
     func frame(_ number: FrameNumber) -> Frame? {
         guard let (bank, index) = locate(number) else { return nil }
-        if let existing = directories[bank].frame(at: index) { return existing }
+        if let existing = directory.frame(bank: bank, at: index) { return existing }
         let made = machine.newFrame()
-        let stored = directories[bank].store(made, at: index)
+        let stored = directory.store(made, bank: bank, at: index)
         if stored === made { resident.wrappingAdd(1, ordering: .relaxed) }
         return stored
     }
@@ -121,7 +121,7 @@ public final class GuestMemory: MemoryAccess, Sendable {
             guard let (bank, index) = locate(number) else { throw .notRAM(address) }
             // A frame touched before is used unretained (no reference
             // counting per access); the first touch creates it.
-            if directories[bank].withFrame(at: index, { frame in body(frame, pageOffset, bufferOffset, length) }) == nil {
+            if directory.withFrame(bank: bank, at: index, { frame in body(frame, pageOffset, bufferOffset, length) }) == nil {
                 guard let resolved = self.frame(number) else { throw .notRAM(address) }
                 body(resolved, pageOffset, bufferOffset, length)
             }
@@ -129,45 +129,55 @@ public final class GuestMemory: MemoryAccess, Sendable {
     }
 }
 
-/// The frames of one bank: chunks of 512 frames, each created when one of
-/// its frames is first touched. Lookups and creation are lock-free.
+/// The frames of every bank: chunks of 512 frames, each created when one
+/// of its frames is first touched. Lookups and creation are lock-free.
 private final class FrameDirectory: Sendable {
     static let chunkFrames = 512
-
-    private final class ChunkSlot: Sendable {
-        let chunk = OnceReference<Chunk>()
-    }
 
     private final class Chunk: Sendable {
         let frames: InlineArray<512, OnceReference<Frame>> = InlineArray { _ in OnceReference() }
     }
 
-    private let slots: [ChunkSlot]
+    /// Each bank's chunks, one bank after another.
+    private let chunks: OnceReferences<Chunk>
+    /// The index in `chunks` of each bank's first chunk.
+    private let firstChunk: [Int]
 
-    init(frames: Int) {
-        slots = (0..<(frames + Self.chunkFrames - 1) / Self.chunkFrames).map { _ in ChunkSlot() }
+    init(banks: [GuestRegion]) {
+        var first: [Int] = []
+        var total = 0
+        for bank in banks {
+            first.append(total)
+            total += (bank.frameCount + Self.chunkFrames - 1) / Self.chunkFrames
+        }
+        firstChunk = first
+        chunks = OnceReferences(count: total)
     }
 
-    /// The frame at `index`, if it was ever touched.
-    func frame(at index: Int) -> Frame? {
-        slots[index / Self.chunkFrames].chunk.load()?.frames[index % Self.chunkFrames].load()
+    /// The frame at `index` of `bank`, if it was ever touched. The chunk is
+    /// read unretained (see `withFrame`): only the frame is retained, for
+    /// the caller.
+    func frame(bank: Int, at index: Int) -> Frame? {
+        chunks.withInstance(at: chunk(bank, index)) { $0.frames[index % Self.chunkFrames].load() } ?? nil
     }
 
-    /// Runs `body` with the frame at `index`, unretained, if it was ever
-    /// touched; nil if not. Sound because a stored chunk or frame is never
-    /// replaced or removed while the directory lives, and the caller holds
-    /// the directory (through its `GuestMemory`) for the call.
-    func withFrame<R>(at index: Int, _ body: (Frame) -> R) -> R? {
-        slots[index / Self.chunkFrames].chunk.withInstance { chunk in
+    /// Runs `body` with the frame at `index` of `bank`, unretained, if it
+    /// was ever touched; nil if not. Sound because a stored chunk or frame
+    /// is never replaced or removed while the directory lives, and the
+    /// caller holds the directory (through its `GuestMemory`) for the call.
+    func withFrame<R>(bank: Int, at index: Int, _ body: (Frame) -> R) -> R? {
+        chunks.withInstance(at: chunk(bank, index)) { chunk in
             chunk.frames[index % Self.chunkFrames].withInstance(body)
         } ?? nil
     }
 
-    /// Stores `frame` at `index` unless a racing thread stored one first;
-    /// returns the frame that is there.
-    func store(_ frame: Frame, at index: Int) -> Frame {
-        let slot = slots[index / Self.chunkFrames]
-        let chunk = slot.chunk.load() ?? slot.chunk.storeIfNil(Chunk())
+    /// Stores `frame` at `index` of `bank` unless a racing thread stored one
+    /// first; returns the frame that is there.
+    func store(_ frame: Frame, bank: Int, at index: Int) -> Frame {
+        let position = chunk(bank, index)
+        let chunk = chunks.load(at: position) ?? chunks.storeIfNil(Chunk(), at: position)
         return chunk.frames[index % Self.chunkFrames].storeIfNil(frame)
     }
+
+    private func chunk(_ bank: Int, _ index: Int) -> Int { firstChunk[bank] + index / Self.chunkFrames }
 }

@@ -296,6 +296,7 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     /// storage kept), so serving a request allocates nothing.
     private struct RequestScratch {
         var descriptors: [Descriptor] = []
+        var buffers: [BufferRequest] = []
         var mapped: [BufferMapping] = []
     }
 
@@ -346,22 +347,24 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
         }
     }
 
-    /// One request: map every buffer (read-only when device-readable), let
-    /// the device logic serve it, unmap, publish the used element, raise
-    /// the interrupt. False when the device had to ask for a reset.
+    /// One request: map every buffer (read-only when device-readable) in
+    /// one go, let the device logic serve it, unmap, publish the used
+    /// element, raise the interrupt. False when the device had to ask for
+    /// a reset.
     private func serveOne(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) throws(ChainError) -> Bool {
         let head = try queue.takeChain(into: &scratch.descriptors)
         let descriptors = scratch.descriptors
-        scratch.mapped.removeAll(keepingCapacity: true)
+        scratch.buffers.removeAll(keepingCapacity: true)
         for descriptor in descriptors {
-            do throws(BackendAccessError) {
-                scratch.mapped.append(try accessor.map(descriptor.dmaAddress, length: Int(descriptor.length),
-                                                       access: descriptor.isWritable ? .writable : .readOnly))
-            } catch {
-                accessor.unmap(scratch.mapped)
-                needsReset("cannot map a buffer of the chain at \(head): \(error)")
-                return false
-            }
+            scratch.buffers.append(BufferRequest(
+                address: descriptor.dmaAddress, length: Int(descriptor.length), access: descriptor.isWritable ? .writable : .readOnly))
+        }
+        scratch.mapped.removeAll(keepingCapacity: true)
+        do throws(BackendAccessError) {
+            try accessor.map(scratch.buffers, into: &scratch.mapped)
+        } catch {
+            needsReset("cannot map a buffer of the chain at \(head): \(error)")
+            return false
         }
         let mapped = scratch.mapped
         let firstWritable = descriptors.firstIndex(where: \.isWritable) ?? descriptors.count
