@@ -107,16 +107,29 @@ public enum FileSystem {
         return Int(info.st_size)
     }
 
-    /// Names in a directory (without `.` and `..`), sorted bytewise.
-    public static func directoryEntries(_ path: String) throws(IOError) -> [String] {
+    /// Names in a directory (without `.` and `..`), sorted bytewise; with
+    /// `excludingDirectories`, only those that are not directories.
+    public static func directoryEntries(_ path: String, excludingDirectories: Bool = false) throws(IOError) -> [String] {
         guard let directory = opendir(path) else { throw IOError(path: path, operation: "list", errno: errno) }
         defer { closedir(directory) }
+        let prefix = path.hasSuffix("/") ? path : path + "/"
         var names: [String] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
             }
-            if name != "." && name != ".." { names.append(name) }
+            guard name != "." && name != ".." else { continue }
+            if excludingDirectories {
+                // readdir names the type on most file systems: a stat per
+                // entry only where it does not, or for a symbolic link
+                // (followed, as `isDirectory` does).
+                switch Int32(entry.pointee.d_type) {
+                case Int32(DT_DIR): continue
+                case Int32(DT_UNKNOWN), Int32(DT_LNK): if isDirectory(prefix + name) { continue }
+                default: break
+                }
+            }
+            names.append(name)
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
     }

@@ -8,10 +8,9 @@ enum InputFiles {
     /// skipped. An unreadable directory is a one-line failure.
     static func inDirectory(_ directory: String, suffixes: [String]) throws(CLIFailure) -> [String] {
         let names: [String]
-        do { names = try FileSystem.directoryEntries(directory) } catch { throw CLIFailure("\(error)") }
+        do { names = try FileSystem.directoryEntries(directory, excludingDirectories: true) } catch { throw CLIFailure("\(error)") }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         return names.filter { name in !name.hasPrefix(".") && suffixes.contains { name.hasSuffix($0) } }
             .map { prefix + $0 }
-            .filter { !FileSystem.isDirectory($0) }
     }
 }
