@@ -112,7 +112,6 @@ public enum FileSystem {
     public static func directoryEntries(_ path: String, excludingDirectories: Bool = false) throws(IOError) -> [String] {
         guard let directory = opendir(path) else { throw IOError(path: path, operation: "list", errno: errno) }
         defer { closedir(directory) }
-        let prefix = path.hasSuffix("/") ? path : path + "/"
         var names: [String] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -125,13 +124,18 @@ public enum FileSystem {
                 // (followed, as `isDirectory` does).
                 switch Int32(entry.pointee.d_type) {
                 case Int32(DT_DIR): continue
-                case Int32(DT_UNKNOWN), Int32(DT_LNK): if isDirectory(prefix + name) { continue }
+                case Int32(DT_UNKNOWN), Int32(DT_LNK): if isDirectory(joined(path, name)) { continue }
                 default: break
                 }
             }
             names.append(name)
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// `name` inside `directory`, with one `/` between them.
+    public static func joined(_ directory: String, _ name: String) -> String {
+        directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
     /// The last path component.

@@ -9,8 +9,7 @@ enum InputFiles {
     static func inDirectory(_ directory: String, suffixes: [String]) throws(CLIFailure) -> [String] {
         let names: [String]
         do { names = try FileSystem.directoryEntries(directory, excludingDirectories: true) } catch { throw CLIFailure("\(error)") }
-        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         return names.filter { name in !name.hasPrefix(".") && suffixes.contains { name.hasSuffix($0) } }
-            .map { prefix + $0 }
+            .map { FileSystem.joined(directory, $0) }
     }
 }

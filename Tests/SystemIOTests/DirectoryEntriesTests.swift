@@ -15,5 +15,11 @@ import TestSupport
         try FileManager.default.createSymbolicLink(atPath: directory.file("f.cfg"), withDestinationPath: directory.file("a.cfg"))
         #expect(try FileSystem.directoryEntries(directory.path) == ["a.cfg", "d.cfg", "f.cfg", "l.cfg"])
         #expect(try FileSystem.directoryEntries(directory.path, excludingDirectories: true) == ["a.cfg", "f.cfg"])
+        #expect(try FileSystem.directoryEntries(directory.path + "/", excludingDirectories: true) == ["a.cfg", "f.cfg"])
+    }
+
+    @Test func joinsWithOneSlash() {
+        #expect(FileSystem.joined("dir", "a.cfg") == "dir/a.cfg")
+        #expect(FileSystem.joined("dir/", "a.cfg") == "dir/a.cfg")
     }
 }

@@ -323,6 +323,8 @@ public final class BackendAccessor: Sendable {
                 served += 1
             }
         } else {
+            // No buffer can be in a region (every request of a direct
+            // device): one pass, no placeholder to replace.
             for buffer in buffers {
                 if buffer.address.isGrant {
                     mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
