@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 
 /// A failed file operation, with the OS reason, as one line.
 public struct IOError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -73,9 +72,9 @@ public enum FileSystem {
         return bytes
     }
 
-    /// Writes through a temporary file in the same directory and renames it
-    /// over `path`, so readers see the old file or the new one, never a
-    /// partial one; on failure nothing at `path` changes.
+    /// Writes through a temporary file in the same directory put in place
+    /// in one step (`StagedFile`), so readers see the old file or the new
+    /// one, never a partial one; on failure nothing at `path` changes.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(IOError) {
         try StagedFile(bytes, for: path).commit()
     }
@@ -160,76 +159,5 @@ public enum FileSystem {
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
         let directory = String(path[..<slash])
         return (directory.isEmpty ? "/" : directory, String(path[utf8.index(after: slash)...]))
-    }
-}
-
-/// A file's new contents, written in full to a temporary file beside it
-/// but not yet in place: `commit()` renames it over the target, `discard()`
-/// (or dropping it uncommitted) removes it. Staging every output of a
-/// command before committing any means a failure while writing leaves
-/// all targets as they were.
-public final class StagedFile {
-    public let path: String
-    private var temporary: String?
-
-    /// Writes `bytes` to a new temporary file in `path`'s directory.
-    public init(_ bytes: [UInt8], for path: String) throws(IOError) {
-        self.path = path
-        let (fd, temporary) = try Self.create(beside: path)
-        do throws(IOError) {
-            defer { close(fd) }
-            try FileSystem.writeAll(fd, bytes, path: path)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
-        self.temporary = temporary
-    }
-
-    /// Creates `.NAME.XXXXXX` beside `path` with the mode a plain create
-    /// gives (0666 less the umask). Not mkstemp: its 0600 would need the
-    /// umask read back with umask(2), which changes it for every thread.
-    private static func create(beside path: String) throws(IOError) -> (fd: Int32, path: String) {
-        let (directory, name) = FileSystem.split(path)
-        for _ in 0..<100 {
-            let suffix = String(TemporaryName.next(), radix: 36)
-            let candidate = "\(directory)/.\(name).\(suffix)"
-            let fd = open(candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 { return (fd, candidate) }
-            guard errno == EEXIST else { throw IOError(path: path, operation: "write", errno: errno) }
-        }
-        throw IOError(path: path, operation: "write", errno: EEXIST)
-    }
-
-    /// Renames the temporary file over `path`.
-    public func commit() throws(IOError) {
-        guard let temporary else { return }
-        self.temporary = nil
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw IOError(path: path, operation: "write", errno: code)
-        }
-    }
-
-    /// Removes the temporary file; `path` stays as it was.
-    public func discard() {
-        if let temporary { unlink(temporary) }
-        temporary = nil
-    }
-
-    deinit { discard() }
-}
-
-/// Suffixes for temporary names: a random start drawn once per process,
-/// then counted up: names no other process can guess in advance (O_EXCL
-/// refuses one taken meanwhile, and the next is tried), without a
-/// getrandom call per file.
-private enum TemporaryName {
-    private static let start = UInt64.random(in: 0..<(1 << 36))
-    private static let counter = Atomic<UInt64>(0)
-
-    static func next() -> UInt64 {
-        (start &+ counter.wrappingAdd(1, ordering: .relaxed).oldValue) & ((1 << 36) - 1)
     }
 }
