@@ -12,7 +12,8 @@ struct Compile: GrantdtCommand {
         discussion: """
             Diagnostics go to stderr (PATH:LINE:COL: error[RULE]: message, the line, \
             a caret and a hint), or to stdout as validate's JSON with --json. Outputs \
-            are written to a temporary file and renamed: on any error existing files \
+            are written to a temporary file put in place in one step (linked in, or renamed \
+            over an existing file): on any error existing files \
             stay as they were and no new one appears. With --out-dir, each config is \
             compiled on its own into DIR/<name>.dtb (a .cfg suffix dropped), and a \
             directory stands for its top-level *.cfg files. Exit 0 \
