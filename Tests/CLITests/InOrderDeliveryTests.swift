@@ -28,3 +28,35 @@ import Testing
         #expect(!sawOverlap)
     }
 }
+
+/// `Cores.runOnEach`: the body runs on the calling thread and on one new
+/// thread per further core, never on more threads than the limit, and
+/// every thread has finished when it returns.
+@Suite struct CoresTests {
+    private static func threadsRunning(upTo limit: Int) -> (threads: Set<UInt>, callerTookPart: Bool, unfinished: Int) {
+        let caller = UInt(bitPattern: Int(pthread_self()))
+        let seen = Mutex<Set<UInt>>([])
+        let running = Atomic<Int>(0)
+        Cores.runOnEach(upTo: limit) {
+            running.wrappingAdd(1, ordering: .relaxed)
+            seen.withLock { _ = $0.insert(UInt(bitPattern: Int(pthread_self()))) }
+            usleep(2_000)
+            running.wrappingSubtract(1, ordering: .relaxed)
+        }
+        let threads = seen.withLock { $0 }
+        return (threads, threads.contains(caller), running.load(ordering: .relaxed))
+    }
+
+    @Test func oneThreadPerUsableCore() {
+        let (threads, callerTookPart, unfinished) = Self.threadsRunning(upTo: 64)
+        #expect(threads.count == Cores.usable)
+        #expect(callerTookPart)
+        #expect(unfinished == 0)
+    }
+
+    @Test(arguments: [0, 1])
+    func aLimitOfOneOrLessRunsOnTheCallerAlone(limit: Int) {
+        let (threads, callerTookPart, _) = Self.threadsRunning(upTo: limit)
+        #expect(threads.count == 1 && callerTookPart)
+    }
+}
