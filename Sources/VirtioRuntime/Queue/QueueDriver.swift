@@ -78,7 +78,7 @@ final class QueueDriver {
     /// Writes a chain and its available-ring slot; it becomes visible to
     /// the device at the next `publish`. `place` learns which descriptor
     /// carries each segment (by position in `segments`).
-    func add(_ segments: [Segment], token: Int, placing place: (_ position: Int, _ descriptor: UInt16) -> Void = { _, _ in })
+    func add<Segments: RandomAccessCollection<Segment>>(_ segments: Segments, token: Int, placing place: (_ position: Int, _ descriptor: UInt16) -> Void = { _, _ in })
         throws(QueueError)
     {
         guard !segments.isEmpty, segments.count <= book.freeCount else { throw .full(needed: segments.count) }
@@ -149,7 +149,9 @@ final class QueueDriver {
     /// Writes the descriptors of `segments`, linked in order, to the
     /// table entries `indices`: one memory access per run of adjacent
     /// entries (a chain on reused descriptors is one run).
-    private func writeChain(_ segments: [Segment], at indices: UnsafeBufferPointer<UInt16>) throws(QueueError) {
+    private func writeChain<Segments: RandomAccessCollection<Segment>>(
+        _ segments: Segments, at indices: UnsafeBufferPointer<UInt16>
+    ) throws(QueueError) {
         let entry = SplitRing.descriptorSize
         var failure: MemoryFault?
         withUnsafeTemporaryAllocation(byteCount: segments.count * entry, alignment: 8) { bytes in

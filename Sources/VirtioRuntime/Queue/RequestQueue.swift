@@ -70,10 +70,7 @@ final class RequestQueue {
         /// (as Linux's `desc_extra` holds what to unmap). A table, not an
         /// array per request: submitting and reaping allocate nothing.
         var mapped: [Mapped]
-        // Scratch, emptied before each use, storage kept.
-        var done: [Mapped] = []
-        var segments: [Segment] = []
-        /// The descriptors of the chains the queue gave back, in order.
+        /// Scratch, emptied before each use, storage kept: the descriptors of the chains the queue gave back, in order.
         var released: [Released] = []
     }
 
@@ -91,31 +88,37 @@ final class RequestQueue {
     /// short for now: reap completions and try again.
     func submit(_ buffers: [RequestBuffer], token: Int) throws(RequestError) -> Bool {
         guard buffers.count <= queue.freeDescriptors else { return false }
-        var records = takeRecords()
-        defer { self.records = records }
-        records.done.removeAll(keepingCapacity: true)
-        for buffer in buffers {
-            do throws(DMAError) {
-                let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
-                records.done.append(Mapped(address: address, length: buffer.length, direction: buffer.direction))
-            } catch {
-                try unmap(records.done, token: token)
-                switch error {
-                case .outOfGrants, .poolExhausted: return false
-                default: throw .dma(error)
+        // What was mapped, and the chain's segments, on the stack: no
+        // array per request. (Both element types are trivial.)
+        return try withUnsafeTemporaryAllocation(of: Mapped.self, capacity: buffers.count) { (done) throws(RequestError) -> Bool in
+            for (position, buffer) in buffers.enumerated() {
+                do throws(DMAError) {
+                    let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
+                    done.initializeElement(at: position, to: Mapped(address: address, length: buffer.length, direction: buffer.direction))
+                } catch {
+                    try unmap(done[..<position], token: token)
+                    switch error {
+                    case .outOfGrants, .poolExhausted: return false
+                    default: throw .dma(error)
+                    }
                 }
             }
+            return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: buffers.count) { (segments) throws(RequestError) -> Bool in
+                for position in done.indices {
+                    let buffer = done[position]
+                    segments.initializeElement(
+                        at: position, to: Segment(address: buffer.address, length: buffer.length, deviceWritable: buffer.direction != .toDevice))
+                }
+                var records = takeRecords()
+                defer { self.records = records }
+                do throws(QueueError) {
+                    try queue.add(segments, token: token) { position, descriptor in records.mapped[Int(descriptor)] = done[position] }
+                } catch {
+                    throw .queue(error)
+                }
+                return true
+            }
         }
-        records.segments.removeAll(keepingCapacity: true)
-        for buffer in records.done {
-            records.segments.append(Segment(address: buffer.address, length: buffer.length, deviceWritable: buffer.direction != .toDevice))
-        }
-        do throws(QueueError) {
-            try queue.add(records.segments, token: token) { position, descriptor in records.mapped[Int(descriptor)] = records.done[position] }
-        } catch {
-            throw .queue(error)
-        }
-        return true
     }
 
     /// The records, taken out of the property (one access; put them back).
