@@ -20,6 +20,25 @@ import Testing
         #expect(try system.guest.memory.read(at: end.advanced(by: -2), count: 2) == [0, 0])
     }
 
+    /// An access inside one bank, across two adjacent banks, and across a
+    /// gap between banks: only the gap faults, at its first address.
+    @Test func accessesAcrossBanks() throws {
+        let hypervisor = Hypervisor()
+        let banks = [
+            GuestRegion(base: GuestAddress(0x4000_0000), size: 1 << 20),
+            GuestRegion(base: GuestAddress(0x4010_0000), size: 1 << 20),
+            GuestRegion(base: GuestAddress(0x4030_0000), size: 1 << 20),
+        ]
+        let guest = try hypervisor.createDomain(DomainSpec(id: DomainID(1), memory: banks))
+        try guest.memory.write(at: GuestAddress(0x4000_1000), bytes: [1, 2])
+        try guest.memory.write(at: GuestAddress(0x400f_fffe), bytes: [1, 2, 3, 4])
+        #expect(try guest.memory.read(at: GuestAddress(0x400f_fffe), count: 4) == [1, 2, 3, 4])
+        #expect(throws: MemoryFault.notRAM(GuestAddress(0x4020_0000))) {
+            try guest.memory.write(at: GuestAddress(0x401f_fffe), bytes: [1, 2, 3, 4])
+        }
+        try guest.memory.write(at: GuestAddress(0x4030_0000), bytes: [5])
+    }
+
     @Test func specsAreValidated() throws {
         let hypervisor = Hypervisor()
         let ram = GuestRegion(base: GuestAddress(0x4000_0000), size: 1 << 20)

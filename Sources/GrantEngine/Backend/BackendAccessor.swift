@@ -324,14 +324,27 @@ public final class BackendAccessor: Sendable {
             }
         } else {
             // No buffer can be in a region (every request of a direct
-            // device): one pass, no placeholder to replace.
-            for buffer in buffers {
-                if buffer.address.isGrant {
-                    mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
-                } else {
-                    mapped.append(try mapForeign(buffer.address, length: buffer.length, access: buffer.access))
-                    served += 1
+            // device): the buffers already cached are served under one
+            // acquisition of the cache lock, not one each; the others wait
+            // as placeholders until it is released.
+            let start = mapped.count
+            served = foreignCache.withLock { cache in
+                var hits = 0
+                for buffer in buffers {
+                    if !buffer.address.isGrant, let pages = cachedRun(buffer, in: cache) {
+                        mapped.append(BufferMapping(address: buffer.address, length: buffer.length, access: buffer.access, pages: pages,
+                                                    ownsPages: false))
+                        hits += 1
+                    } else {
+                        mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
+                    }
                 }
+                return hits
+            }
+            for index in start..<mapped.count where mapped[index].isPlaceholder && !mapped[index].address.isGrant {
+                let buffer = mapped[index]
+                mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
+                served += 1
             }
         }
         if served > 0 { add(.withoutHypercall, served) }
@@ -452,6 +465,15 @@ public final class BackendAccessor: Sendable {
                                  pages: regions[index].mapping.pages[start..<(start + pages)], ownsPages: false)
         }
         return nil
+    }
+
+    /// The cached pages of a guest-physical buffer resolved before, if it
+    /// lies inside the foreign window (otherwise `mapForeign` refuses and
+    /// logs it).
+    private func cachedRun(_ buffer: BufferRequest, in cache: borrowing ForeignMappingCache) -> ArraySlice<PageMapping>? {
+        let start = buffer.address.guestAddress
+        if let window = foreignWindow, !window.contains(start, length: buffer.length) { return nil }
+        return cache.run(from: start.frame, count: XenPage.count(offset: buffer.address.pageOffset, length: buffer.length))
     }
 
     /// Guest-physical pages through cached foreign mappings.

@@ -74,8 +74,9 @@ public struct BufferMapping: MemoryAccess, Sendable {
     }
 
     /// The buffer's own bounds and access; each page checks its mapping.
-    /// Passing is one test; a refusal is worked out and logged out of
-    /// line.
+    /// Passing is one test, inlined into every access (a call cost more
+    /// than the test); a refusal is worked out and logged out of line.
+    @inline(__always)
     private func check(_ operation: GrantEvent.Operation, offset: Int, count: Int) throws(MemoryFault) {
         guard offset >= 0, count >= 0, offset <= length, count <= length - offset, operation == .read || access == .writable else {
             throw refusal(operation, offset: offset, count: count)
@@ -83,6 +84,7 @@ public struct BufferMapping: MemoryAccess, Sendable {
     }
 
     /// The fault of an access `check` refuses, logged.
+    @inline(never)
     private func refusal(_ operation: GrantEvent.Operation, offset: Int, count: Int) -> MemoryFault {
         let fault: MemoryFault
         do throws(MemoryFault) {

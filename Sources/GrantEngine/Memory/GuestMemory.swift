@@ -30,6 +30,9 @@ public final class GuestMemory: MemoryAccess, Sendable {
     /// The first address of `[address, address + count)` that is not RAM
     /// (wrapping past the top of the address space counts as not RAM).
     func firstNonRAM(_ address: GuestAddress, count: Int) -> GuestAddress? {
+        // Nearly every access lies inside one bank: a range test per bank,
+        // no walk over frames (every ring access and DMA map asks this).
+        for bank in banks where bank.contains(address, length: max(count, 1)) { return nil }
         let last = address.advanced(by: max(count, 1) - 1)
         guard last >= address else { return address }
         var frame = address.frame

@@ -50,10 +50,8 @@ final class QueueDriver {
     let ring: CoherentBuffer
     let layout: SplitRing.Layout
     private let memory: GuestMemory
-    /// Free descriptor indices (a stack).
-    private var free: [UInt16]
-    /// Per head: the chain's descriptor indices and its token.
-    private var chains: [(descriptors: [UInt16], token: Int)?]
+    /// The driver's record of the descriptors.
+    private var book: DescriptorBook
     private var availShadow: UInt16 = 0
     private var lastUsed: UInt16 = 0
     private(set) var inFlight = 0
@@ -64,14 +62,13 @@ final class QueueDriver {
         self.ring = ring
         self.layout = SplitRing.Layout(size: size)
         self.memory = memory
-        free = (0..<size).reversed().map { UInt16($0) }
-        chains = Array(repeating: nil, count: size)
+        book = DescriptorBook(size: size)
     }
 
     var descriptorAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.descriptors) }
     var availAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.avail) }
     var usedAddress: DMAAddress { ring.dmaAddress.advanced(by: layout.used) }
-    var freeDescriptors: Int { free.count }
+    var freeDescriptors: Int { book.freeCount }
 
     /// Zeroes the ring (a fresh allocation may hold old bytes).
     func clear() throws(QueueError) {
@@ -79,13 +76,17 @@ final class QueueDriver {
     }
 
     /// Writes a chain and its available-ring slot; it becomes visible to
-    /// the device at the next `publish`.
-    func add(_ segments: [Segment], token: Int) throws(QueueError) {
-        guard !segments.isEmpty, segments.count <= free.count else { throw .full(needed: segments.count) }
-        let indices = (0..<segments.count).map { _ in free.removeLast() }
-        try writeChain(segments, at: indices)
-        let head = indices[0]
-        chains[Int(head)] = (indices, token)
+    /// the device at the next `publish`. `place` learns which descriptor
+    /// carries each segment (by position in `segments`).
+    func add<Segments: RandomAccessCollection<Segment>>(_ segments: Segments, token: Int, placing place: (_ position: Int, _ descriptor: UInt16) -> Void = { _, _ in })
+        throws(QueueError)
+    {
+        guard !segments.isEmpty, segments.count <= book.freeCount else { throw .full(needed: segments.count) }
+        let head = try withUnsafeTemporaryAllocation(of: UInt16.self, capacity: segments.count) { (indices) throws(QueueError) -> UInt16 in
+            book.take(into: indices, token: token, placing: place)
+            try writeChain(segments, at: UnsafeBufferPointer(indices))
+            return indices[0]
+        }
         let slot = layout.avail + 4 + 2 * (Int(availShadow) % size)
         try guarded { () throws(MemoryFault) in try memory.store(head, at: ring.guestAddress.advanced(by: slot)) }
         availShadow &+= 1
@@ -104,8 +105,9 @@ final class QueueDriver {
     }
 
     /// Takes back every used element the device published since the last
-    /// call, after checking it names an outstanding chain.
-    func reclaim() throws(QueueError) -> [Completion] {
+    /// call, after checking it names an outstanding chain. `release`
+    /// learns each descriptor of each chain taken back (see `Release`).
+    func reclaim(releasing release: Release = { _, _, _ in }) throws(QueueError) -> [Completion] {
         let published = try guarded { () throws(MemoryFault) in
             try memory.load(UInt16.self, at: ring.guestAddress.advanced(by: layout.used + 2))
         }
@@ -121,15 +123,9 @@ final class QueueDriver {
             // page the backend is writing, not two.
             let pair = try guarded { () throws(MemoryFault) in try memory.load(UInt64.self, at: element) }
             let (id, length) = (UInt32(truncatingIfNeeded: pair), UInt32(truncatingIfNeeded: pair >> 32))
-            guard id < UInt32(size), let chain = chains[Int(id)] else {
+            guard id < UInt32(size), let chain = book.release(head: UInt16(id), release) else {
                 throw .brokenByDevice("used id \(id) is not the head of an outstanding chain")
             }
-            chains[Int(id)] = nil
-            // Reversed onto the stack, so the next chain takes the same
-            // descriptors in the same order, as Linux's free list (linked
-            // through `next`) gives them back: chains stay runs of
-            // adjacent descriptors, which the device reads in one access.
-            free.append(contentsOf: chain.descriptors.reversed())
             lastUsed &+= 1
             inFlight -= 1
             completions.append(Completion(token: chain.token, writtenLength: length))
@@ -138,19 +134,24 @@ final class QueueDriver {
     }
 
     /// The tokens of every chain the device has not given back (requests
-    /// lost to a reset); forgets them.
-    func abandonAll() -> [Int] {
-        let tokens = chains.compactMap { $0?.token }
-        chains = Array(repeating: nil, count: size)
-        free = (0..<size).reversed().map { UInt16($0) }
+    /// lost to a reset), by head; forgets them. `release` learns each of
+    /// their descriptors (see `Release`).
+    func abandonAll(releasing release: Release = { _, _, _ in }) -> [Int] {
         inFlight = 0
-        return tokens
+        return book.releaseAll(release)
     }
+
+    /// Called for each descriptor of a chain the driver takes back, in
+    /// chain order (position 0 is the head), before the descriptor is
+    /// free again: the caller's per-descriptor records are still valid.
+    typealias Release = (_ token: Int, _ descriptor: UInt16, _ position: Int) -> Void
 
     /// Writes the descriptors of `segments`, linked in order, to the
     /// table entries `indices`: one memory access per run of adjacent
     /// entries (a chain on reused descriptors is one run).
-    private func writeChain(_ segments: [Segment], at indices: [UInt16]) throws(QueueError) {
+    private func writeChain<Segments: RandomAccessCollection<Segment>>(
+        _ segments: Segments, at indices: UnsafeBufferPointer<UInt16>
+    ) throws(QueueError) {
         let entry = SplitRing.descriptorSize
         var failure: MemoryFault?
         withUnsafeTemporaryAllocation(byteCount: segments.count * entry, alignment: 8) { bytes in

@@ -47,19 +47,40 @@ final class RequestQueue {
 
     let driver: VirtioMMIODriver
     let queue: QueueDriver
-    private var mapped: [Int: [Mapped]] = [:]
+    /// What the queue keeps from request to request, in one property:
+    /// each method takes it out once and puts it back (element by element
+    /// through the class, every array access paid Swift's dynamic
+    /// exclusivity check).
+    private var records: Records
     /// The first end of access that failed; the device is broken since.
     private(set) var brokenBy: DMAError?
     /// Requests whose buffers could not all be unmapped: grants on them
     /// may still be live, so their memory must never be reused.
     private(set) var quarantined: Set<Int> = []
 
+    private struct Released {
+        let token: Int
+        let descriptor: UInt16
+        /// 0 for a chain's head.
+        let position: Int
+    }
+
+    private struct Records {
+        /// Per descriptor: the buffer it carries while its chain is out
+        /// (as Linux's `desc_extra` holds what to unmap). A table, not an
+        /// array per request: submitting and reaping allocate nothing.
+        var mapped: [Mapped]
+        /// Scratch, emptied before each use, storage kept: the descriptors of the chains the queue gave back, in order.
+        var released: [Released] = []
+    }
+
     init(driver: VirtioMMIODriver, queue: QueueDriver) {
         self.driver = driver
         self.queue = queue
+        records = Records(mapped: Array(
+            repeating: Mapped(address: DMAAddress(rawValue: 0), length: 0, direction: .toDevice), count: queue.size))
     }
 
-    var inFlight: Int { mapped.count }
     private var dma: any DMAOps { driver.dma }
 
     /// Maps the buffers and adds the chain under `token`. Returns false,
@@ -67,24 +88,44 @@ final class RequestQueue {
     /// short for now: reap completions and try again.
     func submit(_ buffers: [RequestBuffer], token: Int) throws(RequestError) -> Bool {
         guard buffers.count <= queue.freeDescriptors else { return false }
-        var done: [Mapped] = []
-        done.reserveCapacity(buffers.count)
-        for buffer in buffers {
-            do throws(DMAError) {
-                let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
-                done.append(Mapped(address: address, length: buffer.length, direction: buffer.direction))
-            } catch {
-                try unmap(done, token: token)
-                switch error {
-                case .outOfGrants, .poolExhausted: return false
-                default: throw .dma(error)
+        // What was mapped, and the chain's segments, on the stack: no
+        // array per request. (Both element types are trivial.)
+        return try withUnsafeTemporaryAllocation(of: Mapped.self, capacity: buffers.count) { (done) throws(RequestError) -> Bool in
+            for (position, buffer) in buffers.enumerated() {
+                do throws(DMAError) {
+                    let address = try dma.map(buffer.address, length: buffer.length, direction: buffer.direction)
+                    done.initializeElement(at: position, to: Mapped(address: address, length: buffer.length, direction: buffer.direction))
+                } catch {
+                    try unmap(done[..<position], token: token)
+                    switch error {
+                    case .outOfGrants, .poolExhausted: return false
+                    default: throw .dma(error)
+                    }
                 }
             }
+            return try withUnsafeTemporaryAllocation(of: Segment.self, capacity: buffers.count) { (segments) throws(RequestError) -> Bool in
+                for position in done.indices {
+                    let buffer = done[position]
+                    segments.initializeElement(
+                        at: position, to: Segment(address: buffer.address, length: buffer.length, deviceWritable: buffer.direction != .toDevice))
+                }
+                var records = takeRecords()
+                defer { self.records = records }
+                do throws(QueueError) {
+                    try queue.add(segments, token: token) { position, descriptor in records.mapped[Int(descriptor)] = done[position] }
+                } catch {
+                    throw .queue(error)
+                }
+                return true
+            }
         }
-        let segments = done.map { Segment(address: $0.address, length: $0.length, deviceWritable: $0.direction != .toDevice) }
-        do throws(QueueError) { try queue.add(segments, token: token) } catch { throw .queue(error) }
-        mapped[token] = done
-        return true
+    }
+
+    /// The records, taken out of the property (one access; put them back).
+    private func takeRecords() -> Records {
+        var taken = Records(mapped: [])
+        swap(&taken, &records)
+        return taken
     }
 
     /// Publishes what was added and notifies the device unless it said it
@@ -96,12 +137,19 @@ final class RequestQueue {
     }
 
     /// Completed requests, without waiting; their buffers are unmapped.
+    /// Should an unmap fail, the requests after that one keep their
+    /// buffers mapped.
     func reap() throws(RequestError) -> [Completion] {
+        var records = takeRecords()
+        defer { self.records = records }
+        records.released.removeAll(keepingCapacity: true)
         let completions: [Completion]
-        do throws(QueueError) { completions = try queue.reclaim() } catch { throw .queue(error) }
-        for completion in completions {
-            try unmap(mapped.removeValue(forKey: completion.token) ?? [], token: completion.token)
+        do throws(QueueError) {
+            completions = try queue.reclaim { records.released.append(Released(token: $0, descriptor: $1, position: $2)) }
+        } catch {
+            throw .queue(error)
         }
+        try unmapChains(records, stopAtFailure: true)
         return completions
     }
 
@@ -118,20 +166,36 @@ final class RequestQueue {
     /// After a reset: unmaps every request the device did not complete and
     /// returns their tokens (the caller requeues or drops them).
     func abandonInFlight() throws(RequestError) -> [Int] {
-        let tokens = queue.abandonAll()
-        var failure: RequestError?
-        for token in tokens {
-            do throws(RequestError) {
-                try unmap(mapped.removeValue(forKey: token) ?? [], token: token)
-            } catch {
-                failure = failure ?? error
-            }
-        }
-        if let failure { throw failure }
+        var records = takeRecords()
+        defer { self.records = records }
+        records.released.removeAll(keepingCapacity: true)
+        let tokens = queue.abandonAll { records.released.append(Released(token: $0, descriptor: $1, position: $2)) }
+        try unmapChains(records, stopAtFailure: false)
         return tokens
     }
 
-    private func unmap(_ buffers: [Mapped], token: Int) throws(RequestError) {
+    /// Unmaps the buffers of the chains in `records.released`, chain by
+    /// chain; throws the first failure, after the chain it failed in, or
+    /// after every chain unless `stopAtFailure`.
+    private func unmapChains(_ records: Records, stopAtFailure: Bool) throws(RequestError) {
+        let (released, mapped) = (records.released, records.mapped)
+        var failure: RequestError?
+        var start = 0
+        while start < released.count {
+            var end = start + 1
+            while end < released.count, released[end].position != 0 { end += 1 }
+            do throws(RequestError) {
+                try unmap(released[start..<end].lazy.map { mapped[Int($0.descriptor)] }, token: released[start].token)
+            } catch {
+                if stopAtFailure { throw error }
+                failure = failure ?? error
+            }
+            start = end
+        }
+        if let failure { throw failure }
+    }
+
+    private func unmap<Buffers: Sequence<Mapped>>(_ buffers: Buffers, token: Int) throws(RequestError) {
         var failure: RequestError?
         for buffer in buffers {
             do throws(DMAError) {
