@@ -48,7 +48,7 @@ enum CompileBench {
             report += "\(Format.seconds(many.arguments)) | \(Format.seconds(many.dtc)) | **\(Format.fixed(many.dtc / many.arguments, 1))× faster** |\n"
             report += "| the same, the configs given as their directory (`grantdt compile DIR --out-dir …`) | "
             report += "\(Format.seconds(many.directory)) | \(Format.seconds(many.dtc)) | \(Format.fixed(many.dtc / many.directory, 1))× faster |\n"
-            report += "| the file operations alone on \(place) (read each config, look for its kernel, write and rename its blob; one thread) | "
+            report += "| the file operations alone on \(place) (read each config, look for its kernel, stage its blob and put it in place; one thread) | "
             report += "\(Format.seconds(many.files)) | \(Format.seconds(many.dtc)) | bound: \(Format.fixed(many.dtc / many.files, 1))× |\n"
             report += "| the blob writer alone (`DTBWriter` over libfdt's sequential-write API, the same trees built beforehand; one thread) | "
             report += "\(Format.seconds(many.writer)) | \(Format.seconds(many.dtc)) | bound: \(Format.fixed(many.dtc / many.writer, 1))× |\n"
@@ -105,7 +105,7 @@ enum CompileBench {
             ])
             (times.arguments, times.directory, times.dtc) = (wholeRuns[0], wholeRuns[1], wholeRuns[2])
             // What the file system alone costs, in one thread: read each
-            // config, look for its kernel, stage its blob and rename it.
+            // config, look for its kernel, stage its blob and put it in place.
             let blob = try FileSystem.readFile(outDir + "/guest-0.dtb")
             times.files = try Measure.median(runs: 5) {
                 let directory = try freshDirectory()
