@@ -308,46 +308,40 @@ public final class BackendAccessor: Sendable {
     /// mapping, or — for grant pages that need a map hypercall — a
     /// placeholder without pages, which `mapGrantPlaceholders` fills.
     private func placeAndMapForeign(_ buffers: [BufferRequest], into mapped: inout [BufferMapping]) throws(BackendAccessError) {
-        var served = 0
         let borrowable = buffers.contains { buffer in
             buffer.address.isGrant
                 && mayBeInRegion(buffer.address, pages: XenPage.count(offset: buffer.address.pageOffset, length: buffer.length))
         }
-        if borrowable {
-            // Foreign maps wait until the region lock is released.
-            let start = mapped.count
-            served = regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
-            for index in start..<mapped.count where !mapped[index].address.isGrant {
-                let buffer = mapped[index]
-                mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
-                served += 1
-            }
-        } else {
-            // No buffer can be in a region (every request of a direct
-            // device): the buffers already cached are served under one
-            // acquisition of the cache lock, not one each; the others wait
-            // as placeholders until it is released.
-            let start = mapped.count
-            served = foreignCache.withLock { cache in
-                var hits = 0
-                for buffer in buffers {
-                    if !buffer.address.isGrant, let pages = cachedRun(buffer, in: cache) {
-                        mapped.append(BufferMapping(address: buffer.address, length: buffer.length, access: buffer.access, pages: pages,
-                                                    ownsPages: false))
-                        hits += 1
-                    } else {
-                        mapped.append(.placeholder(buffer.address, length: buffer.length, access: buffer.access))
-                    }
-                }
-                return hits
-            }
-            for index in start..<mapped.count where mapped[index].isPlaceholder && !mapped[index].address.isGrant {
-                let buffer = mapped[index]
-                mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
-                served += 1
-            }
+        // One pass under one lock places what needs no hypercall: views
+        // into regions, or (when no buffer can be in one, as for every
+        // request of a direct device) foreign runs already cached.
+        let start = mapped.count
+        var served = borrowable
+            ? regions.withLock { place(buffers, into: &mapped, borrowingFrom: $0) }
+            : foreignCache.withLock { placeCached(buffers, into: &mapped, from: $0) }
+        // Foreign maps wait until that lock is released.
+        for index in start..<mapped.count where mapped[index].isPlaceholder && !mapped[index].address.isGrant {
+            let buffer = mapped[index]
+            mapped[index] = try mapForeign(buffer.address, length: buffer.length, access: buffer.access)
+            served += 1
         }
         if served > 0 { add(.withoutHypercall, served) }
+    }
+
+    /// Appends each guest-physical buffer whose pages are cached, or a
+    /// placeholder; returns how many were cached.
+    private func placeCached(_ buffers: [BufferRequest], into mapped: inout [BufferMapping], from cache: borrowing ForeignMappingCache) -> Int {
+        var hits = 0
+        for buffer in buffers {
+            let (address, length, access) = (buffer.address, buffer.length, buffer.access)
+            if !address.isGrant, let pages = cachedRun(buffer, in: cache) {
+                mapped.append(BufferMapping(address: address, length: length, access: access, pages: pages, ownsPages: false))
+                hits += 1
+            } else {
+                mapped.append(.placeholder(address, length: length, access: access))
+            }
+        }
+        return hits
     }
 
     /// Appends each buffer borrowed from `regions`, or a placeholder;
