@@ -55,7 +55,8 @@ struct DescriptorBook {
     mutating func release(head: UInt16, _ release: QueueDriver.Release) -> Chain? {
         guard Int(head) < chains.count, let chain = chains[Int(head)] else { return nil }
         chains[Int(head)] = nil
-        // Pushed in chain order, then that run reversed in place.
+        // Pushed in chain order, then that run reversed in place by hand
+        // (`free[start...].reverse()` copied the array: 650 instructions a request).
         let start = free.count
         var index = head
         for position in 0..<chain.length {
