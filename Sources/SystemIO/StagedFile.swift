@@ -14,8 +14,9 @@ import Synchronization
 /// each, and a thousand-guest compile queued on it), and a crash leaves
 /// nothing behind. When the target exists, the file gets a temporary name
 /// and is renamed over it, so readers see the old file or the new one,
-/// never a partial one. Without `O_TMPFILE` support or `/proc` (where the
-/// link is made from), the file is named from the start.
+/// never a partial one. Without `O_TMPFILE` support or `/proc` (where an
+/// unprivileged process links from: `UnnamedFiles`), the file is named
+/// from the start.
 public final class StagedFile {
     public let path: String
     private var stage: Stage?
@@ -80,12 +81,11 @@ public final class StagedFile {
             try rename(temporary)
         case .unnamed(let fd):
             defer { close(fd) }
-            let source = "/proc/self/fd/\(fd)"
-            if linkat(AT_FDCWD, source, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 { return }
+            if UnnamedFiles.link(fd, at: path) { return }
             guard errno == EEXIST else { throw IOError(path: path, operation: "write", errno: errno) }
             // Something is at the target: replace it with one rename.
             let temporary = try Self.claimTemporaryName(beside: path) { candidate in
-                linkat(AT_FDCWD, source, AT_FDCWD, candidate, AT_SYMLINK_FOLLOW) == 0
+                UnnamedFiles.link(fd, at: candidate)
             }
             try rename(temporary)
         }
@@ -126,11 +126,50 @@ public final class StagedFile {
     }
 }
 
-/// Whether an unnamed file can be linked in: through its
-/// `/proc/self/fd` entry (`linkat` with `AT_EMPTY_PATH` needs a
-/// capability unprivileged users lack).
-private enum UnnamedFiles {
+/// How an unnamed file gets its name.
+///
+/// `linkat` of the descriptor itself (`AT_EMPTY_PATH`) needs
+/// CAP_DAC_READ_SEARCH, which unprivileged users lack; its
+/// `/proc/self/fd` entry works for everyone but costs a walk through
+/// procfs (an eighth of a thousand-guest compile's time in the kernel). The
+/// first is tried until the system refuses it once where the second
+/// works; from then on the process links through `/proc`.
+enum UnnamedFiles {
+    /// Whether an unnamed file can be linked in at all (through `/proc`).
     static let linkable = access("/proc/self/fd", X_OK) == 0
+
+    /// The ways to link a descriptor in.
+    enum Method {
+        case emptyPath, procEntry
+    }
+
+    /// Linux's AT_EMPTY_PATH, which Glibc's module leaves out (glibc
+    /// defines it only under _GNU_SOURCE).
+    private static let atEmptyPath: Int32 = 0x1000
+
+    /// Whether `emptyPath` may still work for this process.
+    private static let emptyPathAllowed = Atomic<Bool>(true)
+
+    /// Links the file open at `fd` in at `path`; false with `errno` set
+    /// when it fails.
+    static func link(_ fd: Int32, at path: String) -> Bool {
+        guard emptyPathAllowed.load(ordering: .relaxed) else { return link(fd, at: path, by: .procEntry) }
+        if link(fd, at: path, by: .emptyPath) { return true }
+        // Without the capability the kernel answers ENOENT (EPERM on some
+        // versions); any other failure is the target's own.
+        guard errno == ENOENT || errno == EPERM else { return false }
+        guard link(fd, at: path, by: .procEntry) else { return false }
+        emptyPathAllowed.store(false, ordering: .relaxed)
+        return true
+    }
+
+    /// Links the file open at `fd` in at `path` by `method`.
+    static func link(_ fd: Int32, at path: String, by method: Method) -> Bool {
+        switch method {
+        case .emptyPath: linkat(fd, "", AT_FDCWD, path, atEmptyPath) == 0
+        case .procEntry: linkat(AT_FDCWD, "/proc/self/fd/\(fd)", AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0
+        }
+    }
 }
 
 /// Suffixes for temporary names: a random start drawn once per process,

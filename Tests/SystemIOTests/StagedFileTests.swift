@@ -130,6 +130,45 @@ import TestSupport
         #expect(directory.read("out.dtb") == Array("second".utf8))
     }
 
+    /// An unnamed file in `directory` holding `text`.
+    private func unnamedFile(in directory: TemporaryDirectory, _ text: String) throws -> Int32 {
+        let fd = open(directory.path, O_WRONLY | __O_TMPFILE | O_DIRECTORY | O_CLOEXEC, 0o666)
+        try #require(fd >= 0)
+        try FileSystem.writeAll(fd, Array(text.utf8), path: directory.path)
+        return fd
+    }
+
+    /// Through `/proc` always; by the descriptor itself where the process
+    /// has the capability (root here), else refused the way `link` takes
+    /// as the sign to use `/proc`.
+    @Test(arguments: [UnnamedFiles.Method.procEntry, .emptyPath])
+    func eachLinkMethodNamesTheFile(method: UnnamedFiles.Method) throws {
+        let directory = try TemporaryDirectory()
+        let fd = try unnamedFile(in: directory, "linked")
+        defer { close(fd) }
+        let linked = UnnamedFiles.link(fd, at: directory.file("out.dtb"), by: method)
+        let code = errno
+        if linked {
+            #expect(directory.read("out.dtb") == Array("linked".utf8))
+        } else {
+            #expect(method == .emptyPath && (code == ENOENT || code == EPERM))
+        }
+    }
+
+    /// The link `commit` uses reports a taken name as EEXIST (its cue to
+    /// rename over the target) and leaves the taken file alone.
+    @Test func linkingOverAnExistingFileFailsWithEEXIST() throws {
+        let directory = try TemporaryDirectory()
+        try directory.write("out.dtb", "old")
+        let fd = try unnamedFile(in: directory, "new")
+        defer { close(fd) }
+        let linked = UnnamedFiles.link(fd, at: directory.file("out.dtb"))
+        let code = errno
+        #expect(!linked)
+        #expect(code == EEXIST)
+        #expect(directory.read("out.dtb") == Array("old".utf8))
+    }
+
     @Test(arguments: [true, false])
     func unwritableDirectoryIsAnIOError(unnamed: Bool) throws {
         #expect(throws: IOError.self) { try StagedFile([1], for: "/proc/no-such-dir/out.dtb", unnamed: unnamed) }
