@@ -18,20 +18,34 @@ public enum DiagnosticText {
         if let file = diagnostic.file {
             text += Printable.escaped(file)
             if let line = diagnostic.line {
-                text += ":" + String(line)
-                if let column = diagnostic.column { text += ":" + String(column) }
+                text += ":"
+                text.append(line)
+                if let column = diagnostic.column {
+                    text += ":"
+                    text.append(column)
+                }
             }
             text += ": "
         }
-        text += diagnostic.severity.rawValue + "[" + diagnostic.rule + "]: "
-        if diagnostic.line == nil, let node = diagnostic.node { text += Printable.escaped(node) + ": " }
-        text += Printable.escaped(diagnostic.message) + "\n"
+        text += diagnostic.severity.rawValue
+        text += "["
+        text += diagnostic.rule
+        text += "]: "
+        if diagnostic.line == nil, let node = diagnostic.node {
+            text += Printable.escaped(node)
+            text += ": "
+        }
+        text += Printable.escaped(diagnostic.message)
+        text += "\n"
         if let source = diagnostic.sourceLine, let line = diagnostic.line {
-            let number = String(line)
-            text += " " + number + " | " + visible(source) + "\n"
+            text += " "
+            let gutter = text.append(line)
+            text += " | "
+            text += visible(source)
+            text += "\n"
             if let column = diagnostic.column {
                 text += " "
-                text.repeat(" ", number.utf8.count)
+                text.repeat(" ", gutter)
                 text += " | "
                 text.repeat(" ", column - 1)
                 text += "^"
@@ -39,12 +53,17 @@ public enum DiagnosticText {
                 text += "\n"
             }
         }
-        if let hint = diagnostic.hint { text += "hint: " + Printable.escaped(hint) + "\n" }
+        if let hint = diagnostic.hint {
+            text += "hint: "
+            text += Printable.escaped(hint)
+            text += "\n"
+        }
         return text.string
     }
 
-    /// A finding's text as UTF-8 bytes: `String(repeating:count:)` and
-    /// interpolation cost more than the rest of a compile's reporting.
+    /// A finding's text as UTF-8 bytes, appended part by part:
+    /// `String(repeating:count:)`, interpolation and `+` between strings
+    /// cost more than the rest of a compile's reporting.
     private struct Text {
         private var bytes: [UInt8] = []
 
@@ -52,7 +71,20 @@ public enum DiagnosticText {
 
         var string: String { String(decoding: bytes, as: UTF8.self) }
 
-        static func += (text: inout Text, part: String) { text.bytes.append(contentsOf: part.utf8) }
+        /// Appends `part`'s bytes in one copy (through `String.UTF8View`,
+        /// `append(contentsOf:)` goes byte by byte).
+        static func += (text: inout Text, part: String) {
+            var part = part
+            part.withUTF8 { text.bytes.append(contentsOf: $0) }
+        }
+
+        /// Appends `number` in decimal; returns how many characters that took.
+        @discardableResult
+        mutating func append(_ number: Int) -> Int {
+            let digits = String(number)
+            self += digits
+            return digits.utf8.count
+        }
 
         /// `count` copies of an ASCII character; none when `count` < 1.
         mutating func `repeat`(_ character: Unicode.Scalar, _ count: Int) {
@@ -64,7 +96,8 @@ public enum DiagnosticText {
     /// 1). A tab is always a character of its own, so bytes can be swapped.
     private static func visible(_ line: String) -> String {
         let tab = UInt8(ascii: "\t")
-        guard line.utf8.contains(tab) else { return Printable.escaped(line) }
+        var line = line
+        guard line.withUTF8({ $0.contains(tab) }) else { return Printable.escaped(line) }
         return Printable.escaped(String(decoding: line.utf8.map { $0 == tab ? UInt8(ascii: " ") : $0 }, as: UTF8.self))
     }
 }
