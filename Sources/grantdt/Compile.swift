@@ -136,22 +136,30 @@ struct CompileRequest: Equatable {
         for config in configs {
             expanded += FileSystem.isDirectory(config) ? try InputFiles.inDirectory(config, suffixes: [".cfg"]) : [config]
         }
+        // This runs before any guest starts, on one core: names are made
+        // from bytes and the table is sized once.
         var seen: [String: String] = [:]
+        seen.reserveCapacity(expanded.count)
+        let prefix = outDir + "/"
         let targets = try expanded.map { config throws(CLIFailure) in
             let name = Self.blobName(config)
             if let earlier = seen.updateValue(config, forKey: name) {
                 throw CLIFailure("'\(earlier)' and '\(config)' would both write \(outDir)/\(name)")
             }
-            return (config, Outputs(blob: outDir + "/" + name, dts: nil))
+            return (config, Outputs(blob: prefix + name, dts: nil))
         }
         return targets
     }
 
     /// `guest.cfg` → `guest.dtb`; any other name gets `.dtb` appended.
     static func blobName(_ config: String) -> String {
-        let name = FileSystem.baseName(config)
-        let stem = name.utf8.count > 4 && name.hasSuffix(".cfg") ? name.utf8.dropLast(4) : name.utf8[...]
-        return String(Substring(stem)) + ".dtb"
+        var config = config
+        return config.withUTF8 { path in
+            let start = (path.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+            var end = path.count
+            if end - start > 4, path[(end - 4)...].elementsEqual(".cfg".utf8) { end -= 4 }
+            return String(decoding: UnsafeBufferPointer(rebasing: path[start..<end]), as: UTF8.self) + ".dtb"
+        }
     }
 
     /// Writes a guest's outputs when it compiled without errors: every

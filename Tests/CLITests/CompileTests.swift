@@ -188,6 +188,18 @@ import TestSupport
         #expect(single.status == 2 && single.stderr.contains("Is a directory"))
     }
 
+    /// A blob takes its config's name without `.cfg` (once, and only when
+    /// something is left), else the whole name, plus `.dtb`.
+    @Test func outDirNamesEachBlobAfterItsConfig() throws {
+        let directory = try TemporaryDirectory()
+        let names = ["g.cfg", "h.cfg.cfg", "é.cfg", "plain", ".cfg", "x.CFG"]
+        let configs = try names.map { try directory.write($0, Self.clean) }
+        let result = try Tool.grantdt(["compile"] + configs + ["--out-dir", directory.file("out")])
+        #expect(result.status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.file("out")).sorted()
+            == [".cfg.dtb", "g.dtb", "h.cfg.dtb", "plain.dtb", "x.CFG.dtb", "é.dtb"])
+    }
+
     @Test func outDirRefusesTwoConfigsWithOneName() throws {
         let directory = try TemporaryDirectory()
         for sub in ["x", "y"] { try FileManager.default.createDirectory(atPath: directory.file(sub), withIntermediateDirectories: true) }
