@@ -14,7 +14,7 @@
 /// and cannot drive the terminal.
 public enum DiagnosticText {
     public static func render(_ diagnostic: Diagnostic) -> String {
-        var text = Text()
+        var text = MessageText()
         if let file = diagnostic.file {
             text += Printable.escaped(file)
             if let line = diagnostic.line {
@@ -59,37 +59,6 @@ public enum DiagnosticText {
             text += "\n"
         }
         return text.string
-    }
-
-    /// A finding's text as UTF-8 bytes, appended part by part:
-    /// `String(repeating:count:)`, interpolation and `+` between strings
-    /// cost more than the rest of a compile's reporting.
-    private struct Text {
-        private var bytes: [UInt8] = []
-
-        init() { bytes.reserveCapacity(256) }
-
-        var string: String { String(decoding: bytes, as: UTF8.self) }
-
-        /// Appends `part`'s bytes in one copy (through `String.UTF8View`,
-        /// `append(contentsOf:)` goes byte by byte).
-        static func += (text: inout Text, part: String) {
-            var part = part
-            part.withUTF8 { text.bytes.append(contentsOf: $0) }
-        }
-
-        /// Appends `number` in decimal; returns how many characters that took.
-        @discardableResult
-        mutating func append(_ number: Int) -> Int {
-            let digits = String(number)
-            self += digits
-            return digits.utf8.count
-        }
-
-        /// `count` copies of an ASCII character; none when `count` < 1.
-        mutating func `repeat`(_ character: Unicode.Scalar, _ count: Int) {
-            bytes.append(contentsOf: repeatElement(UInt8(character.value), count: max(count, 0)))
-        }
     }
 
     /// Tabs become one space so the caret lines up (columns count a tab as

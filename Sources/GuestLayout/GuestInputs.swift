@@ -86,26 +86,23 @@ public struct GuestInputs: Sendable {
     }
 
     /// The text of `kernelAssumed`, which most guests of a batch get (CI
-    /// configs rarely ship their kernels), written into one byte buffer:
-    /// string interpolation appends piece by piece, and cost more than
-    /// everything else `read` does.
+    /// configs rarely ship their kernels).
     private static func assumedKernelText(path: String?, _ kernel: KernelImage) -> String {
-        var text: [UInt8] = []
-        text.reserveCapacity(128)
+        var text = MessageText(capacity: 128)
         if let path {
-            text += "kernel file '".utf8
-            text += path.utf8
-            text += "' not found: ".utf8
+            text += "kernel file '"
+            text += path
+            text += "' not found: "
         } else {
-            text += "no `kernel=`: ".utf8
+            text += "no `kernel=`: "
         }
-        text += "assuming an ".utf8
-        text += kernel.arch.rawValue.utf8
-        text += " kernel of ".utf8
-        text += String(kernel.size).utf8
-        text += " bytes at RAM base + ".utf8
-        text += hex(kernel.loadOffset).utf8
-        return String(decoding: text, as: UTF8.self)
+        text += "assuming an "
+        text += kernel.arch.rawValue
+        text += " kernel of "
+        text.append(kernel.size)
+        text += " bytes at RAM base + "
+        text += hex(kernel.loadOffset)
+        return text.string
     }
 
     /// The kernel from its file's bytes, with `--arch` applied.
