@@ -39,8 +39,11 @@ public struct BufferMapping: MemoryAccess, Sendable {
         }
         // A plain loop, not a closure walk: a closure capturing `self`
         // copied the buffer and its page mappings for every 4 KiB piece.
+        // The pieces lie inside `buffer` by construction: plain pointer
+        // arithmetic, not a bounds-checked slice per piece.
+        guard let base = buffer.baseAddress else { return }
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            let part = UnsafeMutableRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
             let index = pages.startIndex + piece.page
             if !pages[index].unretained.read(at: piece.pageOffset, into: part) {
                 try pages[index].read(at: piece.pageOffset, into: part)
@@ -54,8 +57,9 @@ public struct BufferMapping: MemoryAccess, Sendable {
             if !pages[index].unretained.write(at: pageOffset, from: buffer) { try pages[index].write(at: pageOffset, from: buffer) }
             return
         }
+        guard let base = buffer.baseAddress else { return }
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            let part = UnsafeRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
             let index = pages.startIndex + piece.page
             if !pages[index].unretained.write(at: piece.pageOffset, from: part) {
                 try pages[index].write(at: piece.pageOffset, from: part)

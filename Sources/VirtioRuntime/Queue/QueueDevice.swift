@@ -201,37 +201,57 @@ struct MappedChain {
 
     /// Copies `buffer.count` bytes of the readable stream from `offset`.
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
-        try walk(readable, total: readableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
-            try mapping.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + length)]))
+        try check(offset: offset, count: buffer.count, total: readableLength)
+        guard let base = buffer.baseAddress else { return }
+        var pieces = StreamPieces(offset: offset, count: buffer.count)
+        for index in 0..<firstWritable {
+            guard let (at, done, length) = pieces.next(buffers[index].length) else { continue }
+            try buffers[index].read(at: at, into: UnsafeMutableRawBufferPointer(start: base + done, count: length))
         }
     }
 
     /// Copies `buffer` into the writable stream at `offset`.
     func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
-        try walk(writable, total: writableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
-            try mapping.write(at: at, from: UnsafeRawBufferPointer(rebasing: buffer[done..<(done + length)]))
+        try check(offset: offset, count: buffer.count, total: writableLength)
+        guard let base = buffer.baseAddress else { return }
+        var pieces = StreamPieces(offset: offset, count: buffer.count)
+        for index in firstWritable..<buffers.count {
+            guard let (at, done, length) = pieces.next(buffers[index].length) else { continue }
+            try buffers[index].write(at: at, from: UnsafeRawBufferPointer(start: base + done, count: length))
         }
     }
 
-    /// Splits `[offset, offset + count)` of a stream over its buffers.
-    private func walk(
-        _ buffers: ArraySlice<BufferMapping>, total: Int, offset: Int, count: Int,
-        _ body: (BufferMapping, _ at: Int, _ done: Int, _ length: Int) throws(MemoryFault) -> Void
-    ) throws(MemoryFault) {
+    private func check(offset: Int, count: Int, total: Int) throws(MemoryFault) {
         guard offset >= 0, count >= 0, offset <= total, count <= total - offset else {
             throw .outOfBounds(offset: offset, count: count, limit: total)
         }
-        var start = 0
-        var done = 0
-        for buffer in buffers where done < count {
-            let end = start + buffer.length
-            let position = offset + done
-            if position < end {
-                let length = min(end - position, count - done)
-                try body(buffer, position - start, done, length)
-                done += length
-            }
-            start = end
-        }
+    }
+}
+
+/// Splits `[offset, offset + count)` of a stream over its buffers, given
+/// one after the other, without a closure: the walk it replaces handed
+/// each buffer to a closure, which cost more than indexing it in place.
+private struct StreamPieces {
+    private let offset: Int
+    private let count: Int
+    private var start = 0
+    private var done = 0
+
+    init(offset: Int, count: Int) {
+        self.offset = offset
+        self.count = count
+    }
+
+    /// The part of the next buffer, `length` bytes long, that the range
+    /// covers: where it starts in the buffer, how far into the range, and
+    /// how long; nil when the range misses the buffer.
+    mutating func next(_ length: Int) -> (at: Int, done: Int, length: Int)? {
+        let end = start + length
+        defer { start = end }
+        let position = offset + done
+        guard done < count, position < end else { return nil }
+        let part = min(end - position, count - done)
+        defer { done += part }
+        return (position - start, done, part)
     }
 }
