@@ -28,6 +28,10 @@ public struct BufferMapping: MemoryAccess, Sendable {
     /// Whether this is a placeholder: a mapped buffer has at least a page.
     var isPlaceholder: Bool { pages.isEmpty }
 
+    // Inlined into the stream loops of `BufferStream.swift`, which then
+    // work on the array element in place instead of copying it (a retain
+    // and a release of its pages) for every call.
+    @inline(__always)
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
         try check(.read, offset: offset, count: buffer.count)
         // Through each page's unretained view (no reference counting); a
@@ -51,6 +55,7 @@ public struct BufferMapping: MemoryAccess, Sendable {
         }
     }
 
+    @inline(__always)
     public func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
         try check(.write, offset: offset, count: buffer.count)
         if let (index, pageOffset) = onePage(offset: offset, count: buffer.count) {

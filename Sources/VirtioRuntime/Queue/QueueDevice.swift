@@ -202,56 +202,18 @@ struct MappedChain {
     /// Copies `buffer.count` bytes of the readable stream from `offset`.
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
         try check(offset: offset, count: buffer.count, total: readableLength)
-        guard let base = buffer.baseAddress else { return }
-        var pieces = StreamPieces(offset: offset, count: buffer.count)
-        for index in 0..<firstWritable {
-            guard let (at, done, length) = pieces.next(buffers[index].length) else { continue }
-            try buffers[index].read(at: at, into: UnsafeMutableRawBufferPointer(start: base + done, count: length))
-        }
+        try buffers.read(0..<firstWritable, at: offset, into: buffer)
     }
 
     /// Copies `buffer` into the writable stream at `offset`.
     func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
         try check(offset: offset, count: buffer.count, total: writableLength)
-        guard let base = buffer.baseAddress else { return }
-        var pieces = StreamPieces(offset: offset, count: buffer.count)
-        for index in firstWritable..<buffers.count {
-            guard let (at, done, length) = pieces.next(buffers[index].length) else { continue }
-            try buffers[index].write(at: at, from: UnsafeRawBufferPointer(start: base + done, count: length))
-        }
+        try buffers.write(firstWritable..<buffers.count, at: offset, from: buffer)
     }
 
     private func check(offset: Int, count: Int, total: Int) throws(MemoryFault) {
         guard offset >= 0, count >= 0, offset <= total, count <= total - offset else {
             throw .outOfBounds(offset: offset, count: count, limit: total)
         }
-    }
-}
-
-/// Splits `[offset, offset + count)` of a stream over its buffers, given
-/// one after the other, without a closure: the walk it replaces handed
-/// each buffer to a closure, which cost more than indexing it in place.
-private struct StreamPieces {
-    private let offset: Int
-    private let count: Int
-    private var start = 0
-    private var done = 0
-
-    init(offset: Int, count: Int) {
-        self.offset = offset
-        self.count = count
-    }
-
-    /// The part of the next buffer, `length` bytes long, that the range
-    /// covers: where it starts in the buffer, how far into the range, and
-    /// how long; nil when the range misses the buffer.
-    mutating func next(_ length: Int) -> (at: Int, done: Int, length: Int)? {
-        let end = start + length
-        defer { start = end }
-        let position = offset + done
-        guard done < count, position < end else { return nil }
-        let part = min(end - position, count - done)
-        defer { done += part }
-        return (position - start, done, part)
     }
 }
