@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 
 /// One 4 KiB page of machine memory, shared by whoever holds a reference:
