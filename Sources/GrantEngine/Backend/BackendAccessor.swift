@@ -94,7 +94,7 @@ public final class BackendAccessor: Sendable {
     /// no lock (a grant device's request refs never are: they come and go,
     /// its rings stay).
     private let regionSpan = Atomic<UInt64>(0)
-    private let foreignCache = Lock(ForeignMappingCache())
+    private let foreignCache = WordLocked(ForeignMappingCache())
     private let counters = CounterSet<Counter>()
     private let requestMappings = Atomic<Int>(0)
 

@@ -28,6 +28,10 @@ public struct BufferMapping: MemoryAccess, Sendable {
     /// Whether this is a placeholder: a mapped buffer has at least a page.
     var isPlaceholder: Bool { pages.isEmpty }
 
+    // Inlined into the stream loops of `BufferStream.swift`, which then
+    // work on the array element in place instead of copying it (a retain
+    // and a release of its pages) for every call.
+    @inline(__always)
     public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
         try check(.read, offset: offset, count: buffer.count)
         // Through each page's unretained view (no reference counting); a
@@ -39,8 +43,11 @@ public struct BufferMapping: MemoryAccess, Sendable {
         }
         // A plain loop, not a closure walk: a closure capturing `self`
         // copied the buffer and its page mappings for every 4 KiB piece.
+        // The pieces lie inside `buffer` by construction: plain pointer
+        // arithmetic, not a bounds-checked slice per piece.
+        guard let base = buffer.baseAddress else { return }
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            let part = UnsafeMutableRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
             let index = pages.startIndex + piece.page
             if !pages[index].unretained.read(at: piece.pageOffset, into: part) {
                 try pages[index].read(at: piece.pageOffset, into: part)
@@ -48,14 +55,16 @@ public struct BufferMapping: MemoryAccess, Sendable {
         }
     }
 
+    @inline(__always)
     public func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
         try check(.write, offset: offset, count: buffer.count)
         if let (index, pageOffset) = onePage(offset: offset, count: buffer.count) {
             if !pages[index].unretained.write(at: pageOffset, from: buffer) { try pages[index].write(at: pageOffset, from: buffer) }
             return
         }
+        guard let base = buffer.baseAddress else { return }
         for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeRawBufferPointer(rebasing: buffer[piece.bufferOffset..<(piece.bufferOffset + piece.length)])
+            let part = UnsafeRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
             let index = pages.startIndex + piece.page
             if !pages[index].unretained.write(at: piece.pageOffset, from: part) {
                 try pages[index].write(at: piece.pageOffset, from: part)

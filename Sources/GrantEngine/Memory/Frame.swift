@@ -1,4 +1,3 @@
-import Glibc
 import Synchronization
 
 /// One 4 KiB page of machine memory, shared by whoever holds a reference:
@@ -10,19 +9,15 @@ import Synchronization
 /// party wrote to a frame before releasing its lock is seen by the next
 /// party that takes it (virtio publishes ring indices this way).
 ///
-/// The lock is a word taken with one acquiring compare-and-exchange and
-/// released with one releasing store: a 64 KiB request takes about 24
-/// frame locks, and a pthread mutex cost two atomic read-modify-writes
-/// and some 60 instructions each time. Critical sections are one copy of
-/// at most a page, so a waiter spins, yielding the CPU now and then. The
-/// thread sanitizer sees these atomics, as it sees pthread mutexes.
+/// The lock is a `WordLock`: a 64 KiB request takes about 24 frame locks,
+/// and critical sections are one copy of at most a page.
 ///
 /// `@unchecked Sendable`: the page's bytes are only reached inside
 /// `withBytes`, with the lock held.
 final class Frame: @unchecked Sendable {
     /// The machine address Xen reports as `dev_bus_addr`.
     let machineAddress: UInt64
-    private let locked = Atomic<Bool>(false)
+    private let lock = WordLock()
     /// Zeroed when allocated, freed with the frame.
     private let base: UnsafeMutableRawPointer
 
@@ -36,9 +31,7 @@ final class Frame: @unchecked Sendable {
 
     /// Runs `body` with the page's 4,096 bytes, holding the frame lock.
     func withBytes<R, E: Error>(_ body: (UnsafeMutableRawPointer) throws(E) -> R) throws(E) -> R {
-        lock()
-        defer { locked.store(false, ordering: .releasing) }
-        return try body(base)
+        try lock.withLock { () throws(E) -> R in try body(base) }
     }
 
     /// Runs `body` with the page's bytes, holding the frame lock, if
@@ -62,24 +55,6 @@ final class Frame: @unchecked Sendable {
             inner.withBytes { innerPage in
                 first === outer ? body(outerPage, innerPage) : body(innerPage, outerPage)
             }
-        }
-    }
-
-    @inline(__always)
-    private func lock() {
-        while !locked.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            waitUntilFree()
-        }
-    }
-
-    /// Spins on plain loads while another party holds the lock (no
-    /// cache-line ping-pong), yielding the CPU every 64 rounds so a holder
-    /// that was preempted can finish.
-    private func waitUntilFree() {
-        var rounds = 0
-        while locked.load(ordering: .relaxed) {
-            rounds += 1
-            if rounds % 64 == 0 { sched_yield() }
         }
     }
 }

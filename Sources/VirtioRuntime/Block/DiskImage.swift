@@ -1,4 +1,5 @@
 import Glibc
+import GrantEngine
 
 /// Where a virtio-blk backend keeps its data.
 public enum DiskSource: Hashable, Sendable, CustomStringConvertible {
@@ -57,8 +58,11 @@ public enum DiskError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The storage of one virtio-blk backend: a file (pread, pwrite, fsync) or
-/// memory. One backend thread uses it at a time; a mutex makes handing it
-/// to a restarted backend safe.
+/// memory. One backend thread uses it at a time; a lock makes handing it
+/// to a restarted backend safe. A file image locks a pthread mutex (its
+/// critical sections are system calls, which a waiter should sleep
+/// through); a memory image a `WordLock` (its critical sections are one
+/// copy, and the mutex cost some 150 instructions per request).
 final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     private enum Backing {
         case file(Int32)
@@ -72,6 +76,7 @@ final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     let isReadOnly: Bool
     private let backing: Backing
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let memoryLock = WordLock()
     private var scratch: UnsafeMutableRawBufferPointer
 
     private init(name: String, byteCount: Int, backing: Backing, readOnly: Bool = false) {
@@ -117,11 +122,11 @@ final class DiskImage: @unchecked Sendable, CustomStringConvertible {
 
     /// Runs `body` with `count` bytes of the image from `offset`.
     func withBytes<R>(at offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) -> R) throws(DiskError) -> R {
-        try locked { () throws(DiskError) -> R in
-            switch backing {
-            case .memory(let base):
-                return body(UnsafeRawBufferPointer(start: base + Int(offset), count: count))
-            case .file(let fd):
+        switch backing {
+        case .memory(let base):
+            return memoryLock.withLock { body(UnsafeRawBufferPointer(start: base + Int(offset), count: count)) }
+        case .file(let fd):
+            return try locked { () throws(DiskError) -> R in
                 let buffer = try scratchBuffer(count)
                 try transfer(fd, buffer, offset: offset, operation: "read") { pread($0, $1, $2, $3) }
                 return body(UnsafeRawBufferPointer(buffer))
@@ -133,11 +138,11 @@ final class DiskImage: @unchecked Sendable, CustomStringConvertible {
     /// If `fill` returns false nothing is stored (file) or the range is
     /// left partly written (memory), as a failed write may leave it.
     func write(at offset: UInt64, count: Int, _ fill: (UnsafeMutableRawBufferPointer) -> Bool) throws(DiskError) -> Bool {
-        try locked { () throws(DiskError) -> Bool in
-            switch backing {
-            case .memory(let base):
-                return fill(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: count))
-            case .file(let fd):
+        switch backing {
+        case .memory(let base):
+            return memoryLock.withLock { fill(UnsafeMutableRawBufferPointer(start: base + Int(offset), count: count)) }
+        case .file(let fd):
+            return try locked { () throws(DiskError) -> Bool in
                 let buffer = try scratchBuffer(count)
                 guard fill(buffer) else { return false }
                 try transfer(fd, buffer, offset: offset, operation: "write") { pwrite($0, $1, $2, $3) }

@@ -201,37 +201,19 @@ struct MappedChain {
 
     /// Copies `buffer.count` bytes of the readable stream from `offset`.
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
-        try walk(readable, total: readableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
-            try mapping.read(at: at, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + length)]))
-        }
+        try check(offset: offset, count: buffer.count, total: readableLength)
+        try buffers.read(0..<firstWritable, at: offset, into: buffer)
     }
 
     /// Copies `buffer` into the writable stream at `offset`.
     func write(at offset: Int, from buffer: UnsafeRawBufferPointer) throws(MemoryFault) {
-        try walk(writable, total: writableLength, offset: offset, count: buffer.count) { (mapping, at, done, length) throws(MemoryFault) in
-            try mapping.write(at: at, from: UnsafeRawBufferPointer(rebasing: buffer[done..<(done + length)]))
-        }
+        try check(offset: offset, count: buffer.count, total: writableLength)
+        try buffers.write(firstWritable..<buffers.count, at: offset, from: buffer)
     }
 
-    /// Splits `[offset, offset + count)` of a stream over its buffers.
-    private func walk(
-        _ buffers: ArraySlice<BufferMapping>, total: Int, offset: Int, count: Int,
-        _ body: (BufferMapping, _ at: Int, _ done: Int, _ length: Int) throws(MemoryFault) -> Void
-    ) throws(MemoryFault) {
+    private func check(offset: Int, count: Int, total: Int) throws(MemoryFault) {
         guard offset >= 0, count >= 0, offset <= total, count <= total - offset else {
             throw .outOfBounds(offset: offset, count: count, limit: total)
-        }
-        var start = 0
-        var done = 0
-        for buffer in buffers where done < count {
-            let end = start + buffer.length
-            let position = offset + done
-            if position < end {
-                let length = min(end - position, count - done)
-                try body(buffer, position - start, done, length)
-                done += length
-            }
-            start = end
         }
     }
 }

@@ -354,11 +354,10 @@ final class VirtioMMIODevice: MMIOWindow, @unchecked Sendable {
     private func serveOne(_ queue: QueueDevice, features: VirtioFeatures, scratch: inout RequestScratch) throws(ChainError) -> Bool {
         let head = try queue.takeChain(into: &scratch.descriptors)
         let descriptors = scratch.descriptors
-        scratch.buffers.removeAll(keepingCapacity: true)
-        for descriptor in descriptors {
-            scratch.buffers.append(BufferRequest(
-                address: descriptor.dmaAddress, length: Int(descriptor.length), access: descriptor.isWritable ? .writable : .readOnly))
-        }
+        // One replacement rather than emptying and appending one by one.
+        scratch.buffers.replaceSubrange(scratch.buffers.indices, with: descriptors.lazy.map { descriptor in
+            BufferRequest(address: descriptor.dmaAddress, length: Int(descriptor.length), access: descriptor.isWritable ? .writable : .readOnly)
+        })
         scratch.mapped.removeAll(keepingCapacity: true)
         do throws(BackendAccessError) {
             try accessor.map(scratch.buffers, into: &scratch.mapped)
