@@ -196,8 +196,6 @@ struct MappedChain {
 
     /// The device-readable buffers (indices from 0).
     var readable: ArraySlice<BufferMapping> { buffers[..<firstWritable] }
-    /// The device-writable buffers (indices from `firstWritable`).
-    var writable: ArraySlice<BufferMapping> { buffers[firstWritable...] }
 
     /// Copies `buffer.count` bytes of the readable stream from `offset`.
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(MemoryFault) {
