@@ -76,17 +76,13 @@ struct DescriptorBook {
     /// Forgets every chain (a reset); returns their tokens by head, after
     /// `release` learnt each of their descriptors.
     mutating func releaseAll(_ release: QueueDriver.Release) -> [Int] {
+        let size = chains.count
         var tokens: [Int] = []
-        for head in chains.indices {
-            guard let chain = chains[head] else { continue }
-            tokens.append(chain.token)
-            var index = UInt16(head)
-            for position in 0..<chain.length {
-                release(chain.token, index, position)
-                index = links[Int(index)]
-            }
+        for head in 0..<size {
+            if let chain = self.release(head: UInt16(head), release) { tokens.append(chain.token) }
         }
-        self = DescriptorBook(size: chains.count)
+        // A reset starts the stack afresh, in the order `init` gives.
+        self = DescriptorBook(size: size)
         return tokens
     }
 }
