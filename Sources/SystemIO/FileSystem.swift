@@ -152,8 +152,13 @@ public enum FileSystem {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
-    /// The last path component.
-    public static func baseName(_ path: String) -> String { split(path).name }
+    /// The last path component (as `split` gives it, without making the
+    /// directory's string).
+    public static func baseName(_ path: String) -> String {
+        let utf8 = path.utf8
+        guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return path }
+        return String(path[utf8.index(after: slash)...])
+    }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(IOError) {
         var offset = 0
@@ -173,6 +178,6 @@ public enum FileSystem {
         let utf8 = path.utf8
         guard let slash = utf8.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
         let directory = String(path[..<slash])
-        return (directory.isEmpty ? "/" : directory, String(path[utf8.index(after: slash)...]))
+        return (directory.isEmpty ? "/" : directory, baseName(path))
     }
 }

@@ -136,8 +136,8 @@ struct CompileRequest: Equatable {
         for config in configs {
             expanded += FileSystem.isDirectory(config) ? try InputFiles.inDirectory(config, suffixes: [".cfg"]) : [config]
         }
-        // This runs before any guest starts, on one core: names are made
-        // from bytes and the table is sized once.
+        // This runs before any guest starts, on one core: suffixes are
+        // compared as bytes and the table is sized once.
         var seen: [String: String] = [:]
         seen.reserveCapacity(expanded.count)
         let prefix = outDir + "/"
@@ -153,12 +153,10 @@ struct CompileRequest: Equatable {
 
     /// `guest.cfg` → `guest.dtb`; any other name gets `.dtb` appended.
     static func blobName(_ config: String) -> String {
-        var config = config
-        return config.withUTF8 { path in
-            let start = (path.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
-            var end = path.count
-            if end - start > 4, path[(end - 4)...].elementsEqual(".cfg".utf8) { end -= 4 }
-            return String(decoding: UnsafeBufferPointer(rebasing: path[start..<end]), as: UTF8.self) + ".dtb"
+        var name = FileSystem.baseName(config)
+        return name.withUTF8 { name in
+            let stem = name.count > 4 && name.suffix(4).elementsEqual(".cfg".utf8) ? name.dropLast(4) : name[...]
+            return String(decoding: UnsafeBufferPointer(rebasing: stem), as: UTF8.self) + ".dtb"
         }
     }
 
