@@ -18,11 +18,24 @@ public struct WordLock: ~Copyable, Sendable {
     /// Runs `body` holding the lock.
     @inlinable @inline(__always)
     public borrowing func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+
+    /// Takes the lock, for holders of several at once (a run of frames);
+    /// everything else uses `withLock`.
+    @inlinable @inline(__always)
+    public borrowing func lock() {
         while !locked.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             waitUntilFree()
         }
-        defer { locked.store(false, ordering: .releasing) }
-        return try body()
+    }
+
+    /// Releases the lock `lock` took.
+    @inlinable @inline(__always)
+    public borrowing func unlock() {
+        locked.store(false, ordering: .releasing)
     }
 
     @usableFromInline

@@ -42,16 +42,21 @@ public struct BufferMapping: MemoryAccess, Sendable {
             return
         }
         // A plain loop, not a closure walk: a closure capturing `self`
-        // copied the buffer and its page mappings for every 4 KiB piece.
-        // The pieces lie inside `buffer` by construction: plain pointer
+        // copied the buffer and its page mappings for every piece. The
+        // pieces lie inside `buffer` by construction: plain pointer
         // arithmetic, not a bounds-checked slice per piece.
         guard let base = buffer.baseAddress else { return }
-        for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeMutableRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
-            let index = pages.startIndex + piece.page
-            if !pages[index].unretained.read(at: piece.pageOffset, into: part) {
-                try pages[index].read(at: piece.pageOffset, into: part)
+        var done = 0
+        while done < buffer.count {
+            let (first, pageOffset, pageCount, length) = run(at: address.pageOffset + offset + done, count: buffer.count - done)
+            let part = UnsafeMutableRawBufferPointer(start: base + done, count: length)
+            if !UnretainedPage.read(pages, first..<(first + pageCount), at: pageOffset, into: part) {
+                for piece in PagePieces(offset: pageOffset, count: length) {
+                    try pages[first + piece.page].read(
+                        at: piece.pageOffset, into: UnsafeMutableRawBufferPointer(start: base + done + piece.bufferOffset, count: piece.length))
+                }
             }
+            done += length
         }
     }
 
@@ -63,13 +68,36 @@ public struct BufferMapping: MemoryAccess, Sendable {
             return
         }
         guard let base = buffer.baseAddress else { return }
-        for piece in PagePieces(offset: address.pageOffset + offset, count: buffer.count) {
-            let part = UnsafeRawBufferPointer(start: base + piece.bufferOffset, count: piece.length)
-            let index = pages.startIndex + piece.page
-            if !pages[index].unretained.write(at: piece.pageOffset, from: part) {
-                try pages[index].write(at: piece.pageOffset, from: part)
+        var done = 0
+        while done < buffer.count {
+            let (first, pageOffset, pageCount, length) = run(at: address.pageOffset + offset + done, count: buffer.count - done)
+            let part = UnsafeRawBufferPointer(start: base + done, count: length)
+            if !UnretainedPage.write(pages, first..<(first + pageCount), at: pageOffset, from: part) {
+                for piece in PagePieces(offset: pageOffset, count: length) {
+                    try pages[first + piece.page].write(
+                        at: piece.pageOffset, from: UnsafeRawBufferPointer(start: base + done + piece.bufferOffset, count: piece.length))
+                }
             }
+            done += length
         }
+    }
+
+    /// The run of pages an access of `count` bytes from `position` (counted
+    /// from the start of the first page) starts with: its first page's
+    /// index, the offset in that page, how many pages follow one another
+    /// in host memory from there (one copy reaches across them), and how
+    /// many of the bytes lie in them. A refused run is repeated page by
+    /// page, so what is copied and logged is what a copy per page does.
+    @inline(__always)
+    private func run(at position: Int, count: Int) -> (first: Int, pageOffset: Int, pageCount: Int, length: Int) {
+        let first = pages.startIndex + position >> XenPage.shift
+        let pageOffset = position & (XenPage.size - 1)
+        let needed = (pageOffset + count + XenPage.size - 1) >> XenPage.shift
+        var pageCount = 1
+        while pageCount < needed, pages[first + pageCount].unretained.follows(pages[first + pageCount - 1].unretained) {
+            pageCount += 1
+        }
+        return (first, pageOffset, pageCount, min(pageCount * XenPage.size - pageOffset, count))
     }
 
     /// The page index and the offset in it of a non-empty access that

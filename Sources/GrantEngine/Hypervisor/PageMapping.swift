@@ -132,6 +132,46 @@ struct UnretainedPage: @unchecked Sendable {
         }
     }
 
+    /// Whether this page's frame lies right after `previous`'s in host
+    /// memory.
+    @inline(__always)
+    func follows(_ previous: UnretainedPage) -> Bool {
+        frame._withUnsafeGuaranteedRef { frame in previous.frame._withUnsafeGuaranteedRef { frame.follows($0) } }
+    }
+
+    /// Copies `buffer.count` bytes from `offset` in the first of `pages`
+    /// on, across pages that follow one another in host memory, in one
+    /// copy, if every mapping is live (checked under all their frame
+    /// locks); the caller keeps the range inside the run.
+    @inline(__always)
+    static func read(
+        _ pages: ArraySlice<PageMapping>, _ run: Range<Int>, at offset: Int, into buffer: UnsafeMutableRawBufferPointer
+    ) -> Bool {
+        Frame.withBytes(ofRun: run.count, { pages[run.lowerBound + $0].unretained.frame }, admit: { pages[run.lowerBound + $0].unretained.isLive }) { page in
+            buffer.baseAddress?.copyMemory(from: page + offset, byteCount: buffer.count)
+        }
+    }
+
+    /// Copies `buffer` to `offset` in the first of `pages` on, as `read`
+    /// reads, if every mapping is live and writable.
+    @inline(__always)
+    static func write(_ pages: ArraySlice<PageMapping>, _ run: Range<Int>, at offset: Int, from buffer: UnsafeRawBufferPointer) -> Bool {
+        Frame.withBytes(ofRun: run.count, { pages[run.lowerBound + $0].unretained.frame }, admit: { index in
+            let page = pages[run.lowerBound + index].unretained
+            return page.writable && page.isLive
+        }) { page in
+            if let source = buffer.baseAddress { (page + offset).copyMemory(from: source, byteCount: buffer.count) }
+        }
+    }
+
+    /// Whether the mapping still holds its token; meaningful under the
+    /// frame's lock.
+    @inline(__always)
+    private var isLive: Bool {
+        let token = token
+        return slot._withUnsafeGuaranteedRef { $0.isLive(token) }
+    }
+
     @inline(__always)
     private func perform(_ body: (UnsafeMutableRawPointer) -> Void) -> Bool {
         let token = token

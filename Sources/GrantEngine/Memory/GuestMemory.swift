@@ -49,9 +49,8 @@ public final class GuestMemory: MemoryAccess, Sendable {
     func frame(_ number: FrameNumber) -> Frame? {
         guard let (bank, index) = locate(number) else { return nil }
         if let existing = directory.frame(bank: bank, at: index) { return existing }
-        let made = machine.newFrame()
-        let stored = directory.store(made, bank: bank, at: index)
-        if stored === made { resident.wrappingAdd(1, ordering: .relaxed) }
+        let (stored, made) = directory.create(bank: bank, at: index, machine: machine)
+        if made { resident.wrappingAdd(1, ordering: .relaxed) }
         return stored
     }
 
@@ -133,18 +132,25 @@ public final class GuestMemory: MemoryAccess, Sendable {
 }
 
 /// The frames of every bank: chunks of 512 frames, each created when one
-/// of its frames is first touched. Lookups and creation are lock-free.
+/// of its frames is first touched, with its frames' pages in one
+/// `FrameBlock`. Lookups and creation are lock-free.
 private final class FrameDirectory: Sendable {
     static let chunkFrames = 512
 
     private final class Chunk: Sendable {
         let frames: InlineArray<512, OnceReference<Frame>> = InlineArray { _ in OnceReference() }
+        /// Nil only when no block could be mapped: its frames then get
+        /// pages of their own.
+        let block: FrameBlock?
+
+        init(frames: Int) { block = FrameBlock(pages: frames) }
     }
 
     /// Each bank's chunks, one bank after another.
     private let chunks: OnceReferences<Chunk>
     /// The index in `chunks` of each bank's first chunk.
     private let firstChunk: [Int]
+    private let bankFrames: [Int]
 
     init(banks: [GuestRegion]) {
         var first: [Int] = []
@@ -154,6 +160,7 @@ private final class FrameDirectory: Sendable {
             total += (bank.frameCount + Self.chunkFrames - 1) / Self.chunkFrames
         }
         firstChunk = first
+        bankFrames = banks.map(\.frameCount)
         chunks = OnceReferences(count: total)
     }
 
@@ -174,12 +181,17 @@ private final class FrameDirectory: Sendable {
         } ?? nil
     }
 
-    /// Stores `frame` at `index` of `bank` unless a racing thread stored one
-    /// first; returns the frame that is there.
-    func store(_ frame: Frame, bank: Int, at index: Int) -> Frame {
+    /// Creates the frame at `index` of `bank` unless a racing thread
+    /// stored one first; returns the frame that is there, and whether it
+    /// is the one made here.
+    func create(bank: Int, at index: Int, machine: MachineMemory) -> (frame: Frame, made: Bool) {
         let position = chunk(bank, index)
-        let chunk = chunks.load(at: position) ?? chunks.storeIfNil(Chunk(), at: position)
-        return chunk.frames[index % Self.chunkFrames].storeIfNil(frame)
+        let firstFrame = index - index % Self.chunkFrames
+        let chunk = chunks.load(at: position)
+            ?? chunks.storeIfNil(Chunk(frames: min(Self.chunkFrames, bankFrames[bank] - firstFrame)), at: position)
+        let made = machine.newFrame(page: index - firstFrame, of: chunk.block)
+        let stored = chunk.frames[index - firstFrame].storeIfNil(made)
+        return (stored, stored === made)
     }
 
     private func chunk(_ bank: Int, _ index: Int) -> Int { firstChunk[bank] + index / Self.chunkFrames }
