@@ -89,8 +89,9 @@ public struct PageMapping: MemoryAccess, Sendable {
 }
 
 /// The checks of a `PageMapping` without its reference counting: the hot
-/// loops of `BufferMapping` copy one of these per 4 KiB piece instead of a
-/// whole page mapping, whose copy retains and releases its frame and its
+/// loops of `BufferMapping` copy one of these per page (to copy it, or to
+/// find and lock a run of neighbouring pages) instead of a whole page
+/// mapping, whose copy retains and releases its frame and its
 /// slot (two atomic counts each, about a third of a 64 KiB request's
 /// accesses before this view existed).
 ///

@@ -68,8 +68,9 @@ final class Frame: @unchecked Sendable {
     /// Runs `body` with the bytes of `count` frames that follow one another
     /// in host memory (`frame(0)` first, each `follows` the one before;
     /// unretained, held by the caller), holding all their locks, if `admit`
-    /// accepts each frame under its lock; returns whether it ran. Locks are taken in host-address order,
-    /// the order every holder of several frame locks uses.
+    /// accepts each frame under its lock; returns whether it ran. Locks are
+    /// taken in host-address order, the order every holder of several
+    /// frame locks uses.
     @inline(__always)
     static func withBytes(
         ofRun count: Int, _ frame: (Int) -> Unmanaged<Frame>, admit: (Int) -> Bool, _ body: (UnsafeMutableRawPointer) -> Void
