@@ -4,8 +4,9 @@ import VirtioRuntime
 
 /// Issue 6's figures: requests per second through the whole virtio path
 /// (guest driver, DMA ops, split virtqueue, backend worker thread,
-/// in-memory virtio-blk) for each kind of DMA ops, against a plain memcpy
-/// of the same bytes; the cost model per request; queue-depth scaling.
+/// in-memory virtio-blk) for each kind of DMA ops, against plain memcpy
+/// baselines (`MemcpyBaseline`); the cost model per request; queue-depth
+/// scaling.
 enum VirtioBench {
     static let runs = 5
     static let modes: [(kind: DMAKind, name: String)] = [
@@ -16,6 +17,12 @@ enum VirtioBench {
     ]
     static let sizes = [(bytes: 4096, requests: 20_000), (bytes: 65536, requests: 20_000)]
 
+    /// The two memcpy rates a size's rows are divided by.
+    struct Baselines {
+        let oneDestination: Double
+        let sameCopies: Double
+    }
+
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -25,10 +32,12 @@ enum VirtioBench {
         report += "Alternating 4 KiB or 64 KiB reads and writes of an in-memory disk, queue depth 8, "
         report += "median of \(runs) runs, each mode timed in turn in every round.\n\n"
         var costs: [String: CostModel] = [:]
-        var memcpyRates: [Int: Double] = [:]
+        var baselines: [Int: Baselines] = [:]
         for size in sizes {
-            let memcpyRate = 1 / memcpyTime(size.bytes)
-            memcpyRates[size.bytes] = memcpyRate
+            let baseline = Baselines(
+                oneDestination: MemcpyBaseline.oneDestination(bytes: size.bytes, runs: runs),
+                sameCopies: MemcpyBaseline.sameCopies(bytes: size.bytes, runs: runs))
+            baselines[size.bytes] = baseline
             let (rates, last) = try interleavedRates(modes.map { mode in
                 { try ThroughputProbe.run(mode.kind, size: size.bytes, queueDepth: 8, requests: size.requests) }
             })
@@ -36,21 +45,20 @@ enum VirtioBench {
                 costs[mode.name] = last[index]?.costs
             }
             report += "### \(size.bytes / 1024) KiB requests\n\n"
-            report += "| DMA ops | requests/s | MB/s | / direct | / memcpy of the same bytes |\n| --- | --- | --- | --- | --- |\n"
-            for (index, mode) in modes.enumerated() {
-                report += "| \(mode.name) | \(Int(rates[index].rounded())) | \(Format.fixed(rates[index] * Double(size.bytes) / 1e6, 0)) | "
-                report += "\(Format.fixed(rates[index] / rates[0], 2))× | \(Format.fixed(rates[index] / memcpyRate, 3))× |\n"
+            report += "| DMA ops | requests/s | MB/s | / direct | / memcpy of the same bytes | / memcpy of the same copies |\n"
+            report += "| --- | --- | --- | --- | --- | --- |\n"
+            func row(_ name: String, _ rate: Double, direct: Bool = true) -> String {
+                "| \(name) | \(Int(rate.rounded())) | \(Format.fixed(rate * Double(size.bytes) / 1e6, 0)) | "
+                    + (direct ? "\(Format.fixed(rate / rates[0], 2))×" : "") + " | "
+                    + "\(Format.fixed(rate / baseline.oneDestination, 3))× | \(Format.fixed(rate / baseline.sameCopies, 3))× |\n"
             }
-            report += "| memcpy of \(size.bytes / 1024) KiB (8 MiB working set) | \(Int(memcpyRate.rounded())) | "
-            report += "\(Format.fixed(memcpyRate * Double(size.bytes) / 1e6, 0)) | | 1.000× |\n"
+            for (index, mode) in modes.enumerated() { report += row(mode.name, rates[index]) }
+            report += row("memcpy of \(size.bytes / 1024) KiB, 8 MiB region into one buffer", baseline.oneDestination, direct: false)
+            report += row("memcpy of the same copies (region into 8 buffers and back, alternating)", baseline.sameCopies, direct: false)
             let bound = handoverBound(size: size.bytes, requests: size.requests)
-            report += "| bound: two spinning threads handing the buffers over and copying them, nothing else | \(Int(bound.rounded())) | "
-            report += "\(Format.fixed(bound * Double(size.bytes) / 1e6, 0)) | \(Format.fixed(bound / rates[0], 2))× | "
-            report += "\(Format.fixed(bound / memcpyRate, 3))× |\n"
+            report += row("bound: two spinning threads handing the buffers over and copying them, nothing else", bound)
             let copy = try BackendCopyBound.requestsPerSecond(size: size.bytes, runs: runs)
-            report += "| bound: the direct backend's checked copies alone, one thread | \(Int(copy.rounded())) | "
-            report += "\(Format.fixed(copy * Double(size.bytes) / 1e6, 0)) | \(Format.fixed(copy / rates[0], 2))× | "
-            report += "\(Format.fixed(copy / memcpyRate, 3))× |\n\n"
+            report += row("bound: the direct backend's checked copies alone, one thread", copy) + "\n"
         }
         report += "### Cost model per 4 KiB request\n\n"
         report += "| DMA ops | grant entries | map ops | unmap ops | flush batches (32 unmaps) | bytes copied |\n| --- | --- | --- | --- | --- | --- |\n"
@@ -61,14 +69,14 @@ enum VirtioBench {
         }
         for size in sizes {
             report += "\n### Queue depth (\(size.bytes / 1024) KiB, requests/s)\n\n"
-            report += try depthTable(size: size.bytes, requests: size.requests / 2, memcpyRate: memcpyRates[size.bytes] ?? .nan)
+            report += try depthTable(size: size.bytes, requests: size.requests / 2, baseline: baselines[size.bytes])
         }
         return report
     }
 
     /// Requests per second at queue depths 1, 8 and 32 for direct and
-    /// per-request grants, and direct's ratio to a memcpy of the same bytes.
-    private static func depthTable(size: Int, requests: Int, memcpyRate: Double) throws -> String {
+    /// per-request grants, and direct's ratios to the memcpy baselines.
+    private static func depthTable(size: Int, requests: Int, baseline: Baselines?) throws -> String {
         let depths = [1, 8, 32]
         var table = "| DMA ops | " + depths.map { "depth \($0)" }.joined(separator: " | ") + " |\n| --- |"
         table += String(repeating: " --- |", count: depths.count) + "\n"
@@ -80,7 +88,10 @@ enum VirtioBench {
             if mode.kind == .direct { directRates = rates }
             table += "| \(mode.name) | " + rates.map { "\(Int($0.rounded()))" }.joined(separator: " | ") + " |\n"
         }
-        table += "| direct / memcpy of the same bytes | " + directRates.map { "\(Format.fixed($0 / memcpyRate, 3))×" }.joined(separator: " | ") + " |\n"
+        for (name, rate) in [("same bytes", baseline?.oneDestination), ("same copies", baseline?.sameCopies)] {
+            table += "| direct / memcpy of the \(name) | "
+            table += directRates.map { "\(Format.fixed($0 / (rate ?? .nan), 3))×" }.joined(separator: " | ") + " |\n"
+        }
         return table
     }
 
@@ -108,27 +119,5 @@ enum VirtioBench {
     private static func median<C: Collection<Double>>(_ values: C) -> Double {
         let sorted = values.sorted()
         return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-    }
-
-    /// Seconds per memcpy of `bytes`, copying successive chunks of an 8 MiB
-    /// buffer into one destination (the probe's disk region and slot).
-    private static func memcpyTime(_ bytes: Int) -> Double {
-        let region = ThroughputProbe.region
-        let source = UnsafeMutableRawPointer.allocate(byteCount: region, alignment: 4096)
-        let destination = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
-        defer {
-            source.deallocate()
-            destination.deallocate()
-        }
-        source.initializeMemory(as: UInt8.self, repeating: 0x5a, count: region)
-        let iterations = 100 * region / bytes
-        var offset = 0
-        let seconds = Measure.median(runs: runs) {
-            for _ in 0..<iterations {
-                memcpy(destination, source + offset, bytes)
-                offset = (offset + bytes) % region
-            }
-        }
-        return seconds / Double(iterations)
     }
 }
