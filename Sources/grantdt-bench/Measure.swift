@@ -86,7 +86,10 @@ enum Format {
     /// An instruction count in millions, one decimal.
     static func millions(_ count: Int) -> String { fixed(Double(count) / 1e6, 1) + " M" }
 
+    /// `value` with `digits` decimals; none and no point for 0 (a whole
+    /// number), which `String(Double)` would print as "12.0".
     static func fixed(_ value: Double, _ digits: Int) -> String {
+        guard digits > 0 else { return abs(value) < 1e18 ? String(Int(value.rounded())) : String(value) }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let rounded = (value * scale).rounded() / scale
@@ -94,7 +97,7 @@ enum Format {
         if let dot = text.firstIndex(of: ".") {
             let decimals = text.distance(from: dot, to: text.endIndex) - 1
             if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        } else if digits > 0 {
+        } else {
             text += "." + String(repeating: "0", count: digits)
         }
         return text
