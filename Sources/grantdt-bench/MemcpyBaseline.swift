@@ -5,9 +5,9 @@ import VirtioRuntime
 /// `bytes` per second.
 enum MemcpyBaseline {
     /// Successive chunks of the 8 MiB disk region copied into one
-    /// destination buffer: the table's first memcpy column (kept since
-    /// stop 5). Every copy reads the cold region and writes a buffer that
-    /// stays in cache.
+    /// destination buffer: the tables' first memcpy column, the one the
+    /// earlier figures in BENCHMARKS.md use. Every copy reads the cold
+    /// region and writes a buffer that stays in cache.
     static func oneDestination(bytes: Int, runs: Int) -> Double {
         let region = ThroughputProbe.region
         let source = filledBuffer(region)
