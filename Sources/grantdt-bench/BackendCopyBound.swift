@@ -24,22 +24,12 @@ enum BackendCopyBound {
             try guest.memory.fill(at: frame.address, count: size, with: UInt8(slot))
             buffers.append(try accessor.map(.guestPhysical(frame.address), length: size, access: .writable))
         }
-        let region = ThroughputProbe.region
-        let disk = UnsafeMutableRawPointer.allocate(byteCount: region, alignment: XenPage.size)
-        defer { disk.deallocate() }
-        disk.initializeMemory(as: UInt8.self, repeating: 0x5a, count: region)
-        let requests = 100 * region / size
-        var offset = 0
-        let seconds = try Measure.median(runs: runs) {
-            for index in 0..<requests {
-                if index % 2 == 0 {
-                    try buffers[index % 8].write(at: 0, from: UnsafeRawBufferPointer(start: disk + offset, count: size))
-                } else {
-                    try buffers[index % 8].read(at: 0, into: UnsafeMutableRawBufferPointer(start: disk + offset, count: size))
-                }
-                offset = (offset + size) % region
+        return try RegionWalk.requestsPerSecond(bytes: size, runs: runs) { disk, index in
+            if index % 2 == 0 {
+                try buffers[index % 8].write(at: 0, from: UnsafeRawBufferPointer(start: disk, count: size))
+            } else {
+                try buffers[index % 8].read(at: 0, into: UnsafeMutableRawBufferPointer(start: disk, count: size))
             }
         }
-        return Double(requests) / seconds
     }
 }
